@@ -1,0 +1,56 @@
+"""Turn environment variables into settings values; kept apart so tests can call them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+SQLITE_BUSY_TIMEOUT_S = 20
+
+
+def env_bool(value: str | None, default: bool = False) -> bool:
+    """'1', 'true', 'yes', 'on' (any case) are true; unset gives the default."""
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(value: str | None, default: list[str]) -> list[str]:
+    """A comma-separated list; blanks are dropped."""
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def database_from_url(url: str | None, base_dir: Path) -> dict:
+    """DATABASES['default'] from DATABASE_URL, or a SQLite file tuned for concurrent writers."""
+    if not url:
+        url = f"sqlite:///{base_dir / 'db.sqlite3'}"
+    config = dj_database_url.parse(url, conn_max_age=0)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at
+        # BEGIN so two writers queue on the busy timeout instead of deadlocking.
+        config["OPTIONS"] = {
+            "timeout": SQLITE_BUSY_TIMEOUT_S,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        config["TEST"] = {"NAME": str(base_dir / "test_db.sqlite3")}
+    return config
+
+
+def channel_layers_from_url(url: str | None, layer: str = "core") -> dict:
+    """CHANNEL_LAYERS: in-memory without REDIS_URL, channels-redis with it."""
+    if not url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    backends = {
+        "core": "channels_redis.core.RedisChannelLayer",
+        "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    }
+    if layer not in backends:
+        raise ValueError(f"KNEWIT_CHANNEL_LAYER must be one of {sorted(backends)}, not {layer!r}")
+    config: dict = {"hosts": [url]}
+    if layer == "core":
+        config.update(capacity=500, expiry=30)
+    return {"default": {"BACKEND": backends[layer], "CONFIG": config}}
