@@ -27,7 +27,9 @@ def database_from_url(url: str | None, base_dir: Path) -> dict:
     """DATABASES['default'] from DATABASE_URL, or a SQLite file tuned for concurrent writers."""
     if not url:
         url = f"sqlite:///{base_dir / 'db.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=0)
+    # Persistent connections: Channels runs every database call of a worker on one thread, and
+    # reconnecting on each call would cost more than the query.
+    config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at
         # BEGIN so two writers queue on the busy timeout instead of deadlocking.

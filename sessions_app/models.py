@@ -132,13 +132,15 @@ class Answer(models.Model):
 class ProcessedMessage(models.Model):
     """A state-changing message already applied, so a repeated msg_id is answered, not re-applied."""
 
-    session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="processed_messages")
-    actor = models.CharField(max_length=64, help_text="'host' or a player's public id.")
+    session = models.ForeignKey(
+        GameSession, null=True, blank=True, on_delete=models.CASCADE, related_name="processed_messages"
+    )
+    actor = models.CharField(max_length=100, help_text="Who sent it: a host user, a session's host, a joiner.")
     msg_id = models.CharField(max_length=64)
     reply = models.JSONField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["session", "actor", "msg_id"], name="unique_msg_id_per_actor"),
+            models.UniqueConstraint(fields=["actor", "msg_id"], name="unique_msg_id_per_actor"),
         ]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from sessions_app.models import GameSession, Player
+from quizzes_app.models import Question, Quiz
+from sessions_app import protocol
+from sessions_app.models import Answer, GameSession, Player
 
 # Ties share no rank: higher score first, then the lower total answer time, then the earlier joiner.
 LEADERBOARD_ORDER = ("-score", "total_answer_ms", "joined_at", "pk")
@@ -25,3 +30,135 @@ def session_for_host(user, code: str) -> GameSession:
 def ranked_players(session: GameSession) -> QuerySet[Player]:
     """Every player not kicked, best first."""
     return session.players.filter(kicked=False).order_by(*LEADERBOARD_ORDER)
+
+
+def quizzes_for_host(host) -> QuerySet[Quiz]:
+    """The quizzes this host may run: their own (every quiz for a superuser)."""
+    qs = Quiz.objects.all() if host.is_superuser else Quiz.objects.filter(owner=host)
+    return qs.annotate(num_questions=Count("questions")).order_by("title", "pk")
+
+
+def question_ids(quiz_id: int) -> list[int]:
+    return list(Question.objects.filter(quiz_id=quiz_id).order_by("order", "pk").values_list("pk", flat=True))
+
+
+def question_payload(question: Question, index: int, total: int, *, time_left_ms: int) -> dict:
+    """`question.next` for a question: prompt and options, never which one is right."""
+    return protocol.question_next(
+        question_id=question.pk,
+        prompt=question.prompt,
+        options=list(question.choices.order_by("order", "pk").values_list("text", flat=True)),
+        question_num=index + 1,
+        total=total,
+        time_limit=question.effective_time_limit,
+        time_left_ms=max(0, time_left_ms),
+    )
+
+
+def entries(ranked: list[Player], start: int = 1) -> list[dict]:
+    return [
+        protocol.leaderboard_entry(
+            rank=rank, player_id=p.public_id, name=p.name, score=p.score, correct_count=p.correct_count
+        )
+        for rank, p in enumerate(ranked, start=start)
+    ]
+
+
+def leaderboard(session: GameSession, limit: int | None = None) -> list[dict]:
+    ranked = ranked_players(session).only("public_id", "name", "score", "correct_count")
+    return entries(list(ranked[:limit] if limit else ranked))
+
+
+def bins(session: GameSession, index: int, n_options: int) -> list[int]:
+    counts = [0] * n_options
+    rows = (
+        Answer.objects.filter(session=session, question_index=index)
+        .order_by()
+        .values_list("choice_idx")
+        .annotate(n=Count("pk"))
+    )
+    for choice_idx, n in rows:
+        if 0 <= choice_idx < n_options:
+            counts[choice_idx] = n
+    return counts
+
+
+def player_count(session: GameSession) -> int:
+    return session.players.filter(kicked=False).count()
+
+
+def rank_of(session: GameSession, player: Player) -> int:
+    """1-based rank by LEADERBOARD_ORDER, counted in the database."""
+    ahead = session.players.filter(kicked=False).filter(
+        Q(score__gt=player.score)
+        | Q(score=player.score, total_answer_ms__lt=player.total_answer_ms)
+        | Q(score=player.score, total_answer_ms=player.total_answer_ms, joined_at__lt=player.joined_at)
+        | Q(score=player.score, total_answer_ms=player.total_answer_ms, joined_at=player.joined_at, pk__lt=player.pk)
+    )
+    return ahead.count() + 1
+
+
+def lobby_players(session: GameSession, now: datetime) -> list[dict]:
+    """The host's view of the lobby: who is here, their score, and whether their heartbeat is fresh."""
+    fresh_after = now - timedelta(seconds=settings.KNEWIT["PRESENCE_TIMEOUT_S"])
+    rows = ranked_players(session).values_list("public_id", "name", "score", "last_seen", "latency_ms")
+    return [
+        {
+            "player_id": public_id,
+            "name": name,
+            "score": score,
+            "connected": last_seen is not None and last_seen >= fresh_after,
+            "latency_ms": latency_ms,
+        }
+        for public_id, name, score, last_seen, latency_ms in rows
+    ]
+
+
+def lobby_payloads(session: GameSession, now: datetime) -> tuple[dict, dict]:
+    """`lobby.update` for the host (with the list) and for players (the count only)."""
+    players = lobby_players(session, now)
+    common = {"state": session.state, "locked": session.locked, "count": len(players)}
+    return protocol.lobby_update(**common, players=players), protocol.lobby_update(**common)
+
+
+def histogram_payload(session: GameSession) -> dict | None:
+    """Live answer counts for the open question, or None when no question is open."""
+    question = session.current_question
+    if session.state != GameSession.State.QUESTION or question is None:
+        return None
+    counts = bins(session, session.question_index, question.choices.count())
+    return protocol.histogram(
+        question_num=session.question_index + 1, bins=counts, answered=sum(counts), total=player_count(session)
+    )
+
+
+def shows_live_results(session: GameSession) -> bool:
+    return bool(session.settings.get("show_live_results"))
+
+
+def snapshot(session: GameSession, *, player: Player | None, now: datetime) -> dict:
+    """Everything a resuming client needs to redraw its screen, as of now."""
+    is_host = player is None
+    host_lobby, player_lobby = lobby_payloads(session, now)
+    lobby = host_lobby if is_host else player_lobby
+    snap: dict = {"type": "session.snapshot", "session_id": session.code, "state": session.state,
+                  "locked": session.locked, "count": lobby["count"]}  # fmt: skip
+    if is_host:
+        snap["players"] = lobby["players"]
+    else:
+        snap["you"] = {"player_id": player.public_id, "name": player.name, "score": player.score,
+                       "rank": rank_of(session, player)}  # fmt: skip
+    if session.state == GameSession.State.QUESTION and session.current_question is not None:
+        left_ms = int((session.question_deadline - now).total_seconds() * 1000)
+        total = len(question_ids(session.quiz_id))
+        question = question_payload(session.current_question, session.question_index, total, time_left_ms=left_ms)
+        question.pop("type")
+        if player is not None:
+            mine = Answer.objects.filter(player=player, question_index=session.question_index).first()
+            question["answered_idx"] = mine.choice_idx if mine else None
+        snap["question"] = question
+        if is_host or shows_live_results(session):
+            snap["histogram"] = histogram_payload(session)
+    if session.revealed_count > 0:
+        snap["leaderboard"] = leaderboard(session, limit=10)
+    return snap

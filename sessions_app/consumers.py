@@ -1,0 +1,267 @@
+"""The `/ws` socket of PROTOCOL.md: authorise, parse, call the engine, forward ready text. No rules here."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from quizzes_app.hosts import is_host
+from sessions_app import broadcast, engine, protocol, scheduler
+from sessions_app.auth import host_from_token
+from sessions_app.engine import HOST, PLAYER, PLAYERS, EngineError, Outcome
+from sessions_app.protocol import ProtocolError
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED, CLOSE_KICKED, CLOSE_POLICY = 4401, 4403, 1008
+
+
+class RateLimiter:
+    """A token bucket per socket; a client that keeps hammering after warnings is closed."""
+
+    def __init__(self) -> None:
+        self.rate = settings.KNEWIT["RATE_PER_S"]
+        self.capacity = settings.KNEWIT["RATE_BURST"]
+        self.tokens = float(self.capacity)
+        self.stamp = time.monotonic()
+        self.strikes = 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.strikes = 0
+            return True
+        self.strikes += 1
+        return False
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """One client. Its role in a session (host or player) is set by create, join or resume."""
+
+    async def connect(self) -> None:
+        params = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        self.host_user = None
+        self.role: str | None = None
+        self.session_pk: int | None = None
+        self.code: str | None = None
+        self.player_pk: int | None = None
+        self.my_groups: list[str] = []
+        self.limiter = RateLimiter()
+        requested = (params.get("player_id") or [None])[0]
+        self.player_id = requested if engine.valid_player_id(requested) else engine.new_player_id()
+        await self.accept()
+        if (params.get("is_host") or [""])[0].lower() == "true":
+            self.host_user = await self.authenticate_host((params.get("token") or [None])[0])
+            if self.host_user is None:
+                await self.send_payload(protocol.error("unauthorized", "Host rights need a login or a host token."))
+                await self.close(code=CLOSE_UNAUTHORIZED)
+                return
+        scheduler.register_socket(self)
+        await self.send_payload(protocol.welcome(player_id=self.player_id, is_host=self.host_user is not None))
+
+    @database_sync_to_async
+    def authenticate_host(self, token: str | None):
+        if token:
+            return host_from_token(token)
+        user = self.scope.get("user")
+        return user if is_host(user) else None
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave_groups()
+        if self.role == PLAYER and self.player_pk is not None:
+            await database_sync_to_async(engine.player_left)(player_pk=self.player_pk, now=timezone.now())
+            await broadcast.dispatch([engine.Refresh(self.session_pk, self.code, "lobby")])
+
+    # --- inbound ------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.send_payload(protocol.error("bad_json", "Only text frames carrying JSON are accepted."))
+            return
+        if len(text_data.encode()) > settings.KNEWIT["MAX_FRAME_BYTES"]:
+            await self.send_payload(protocol.error("too_large", "Frames are limited to 4 KiB."))
+            return
+        if not self.limiter.allow():
+            await self.send_payload(protocol.error("rate_limited", "Too many messages; slow down."))
+            if self.limiter.strikes > settings.KNEWIT["RATE_STRIKES_BEFORE_CLOSE"]:
+                await self.close(code=CLOSE_POLICY)
+            return
+        try:
+            msg = protocol.parse_message(text_data)
+            self.authorise(msg)
+        except ProtocolError as exc:
+            await self.send_payload(protocol.error(exc.code, exc.message, exc.ref))
+            return
+        handler = getattr(self, "on_" + msg.type.replace(".", "_"))
+        try:
+            await handler(msg)
+        except Exception:
+            log.exception("handling %s failed", msg.type)
+            await self.send_payload(protocol.error("invalid", "The server could not handle that message.", msg.ref))
+
+    def authorise(self, msg: protocol.Inbound) -> None:
+        """Who may send what; the engine checks again that a host owns the session it acts on."""
+        if msg.role == protocol.HOST:
+            if self.host_user is None or self.role == PLAYER:
+                raise ProtocolError("forbidden", "Only the host may do that.", msg.ref)
+            sessionless = {"session.create", "quiz.list", "quiz.save"}
+            if msg.type not in sessionless and self.role != HOST:
+                raise ProtocolError("wrong_state", "Create or resume a session first.", msg.ref)
+        elif msg.role == protocol.PLAYER and self.role != PLAYER:
+            if self.role == HOST:
+                raise ProtocolError("forbidden", "The host does not answer questions.", msg.ref)
+            raise ProtocolError("wrong_state", "Join a session first.", msg.ref)
+
+    async def run(self, msg: protocol.Inbound, fn, **kwargs) -> Outcome | None:
+        """Call the engine in the database thread; reply, then broadcast what it says."""
+        try:
+            outcome = await database_sync_to_async(fn)(**kwargs)
+        except EngineError as exc:
+            await self.send_payload(protocol.error(exc.code, exc.message, msg.ref))
+            return None
+        if outcome.reply is not None:
+            await self.send_payload(outcome.reply)
+        await broadcast.dispatch(outcome.events)
+        return outcome
+
+    async def host_command(self, msg: protocol.Inbound, fn, **kwargs) -> None:
+        """A host message on this socket's session, applied once per msg_id."""
+        apply = functools.partial(fn, session_pk=self.session_pk, host=self.host_user, **kwargs)
+        actor = f"host:{self.session_pk}"
+        await self.run(msg, engine.remembered, actor=actor, msg_id=msg.msg_id, session_pk=self.session_pk, apply=apply)
+
+    async def on_session_create(self, msg: protocol.SessionCreate) -> None:
+        apply = functools.partial(
+            engine.session_create, host=self.host_user, quiz_id=msg.quiz_id,
+            raw_settings=msg.settings, site_url=self.site_url(),
+        )  # fmt: skip
+        actor = f"user:{self.host_user.pk}"
+        outcome = await self.run(msg, engine.remembered, actor=actor, msg_id=msg.msg_id, session_pk=None, apply=apply)
+        if outcome is not None and outcome.session is not None:
+            await self.enter(outcome.session, HOST)
+
+    async def on_quiz_list(self, msg: protocol.QuizList) -> None:
+        await self.run(msg, engine.quiz_list, host=self.host_user)
+
+    async def on_quiz_save(self, msg: protocol.QuizSave) -> None:
+        apply = functools.partial(engine.quiz_save, host=self.host_user, data=msg.quiz)
+        actor = f"user:{self.host_user.pk}"
+        await self.run(msg, engine.remembered, actor=actor, msg_id=msg.msg_id, session_pk=None, apply=apply)
+
+    async def on_quiz_load(self, msg: protocol.QuizLoad) -> None:
+        await self.host_command(msg, engine.quiz_load, quiz_id=msg.quiz_id, data=msg.quiz)
+
+    async def on_session_join(self, msg: protocol.SessionJoin) -> None:
+        outcome = await self.run(
+            msg, engine.player_join, code=msg.session_id, raw_name=msg.name, password=msg.password,
+            requested_id=self.player_id, msg_id=msg.msg_id, now=timezone.now(),
+        )  # fmt: skip
+        if outcome is not None:
+            await self.enter(outcome.session, PLAYER, outcome.player)
+
+    async def on_session_resume(self, msg: protocol.SessionResume) -> None:
+        if msg.rejoin_token:
+            outcome = await self.run(
+                msg, engine.player_resume, code=msg.session_id, rejoin_token=msg.rejoin_token, now=timezone.now()
+            )
+            if outcome is not None:
+                await self.enter(outcome.session, PLAYER, outcome.player)
+        elif self.host_user is not None:
+            outcome = await self.run(msg, engine.host_resume, code=msg.session_id, host=self.host_user, now=timezone.now())
+            if outcome is not None:
+                await self.enter(outcome.session, HOST)
+        else:
+            await self.send_payload(protocol.error("invalid", "`session.resume` needs a `rejoin_token`.", msg.ref))
+
+    async def on_quiz_start(self, msg: protocol.Inbound) -> None:
+        await self.host_command(msg, engine.quiz_start, now=timezone.now())
+
+    async def on_question_next(self, msg: protocol.Inbound) -> None:
+        await self.host_command(msg, engine.question_next, now=timezone.now())
+
+    async def on_question_end(self, msg: protocol.Inbound) -> None:
+        await self.host_command(msg, engine.question_end, now=timezone.now())
+
+    async def on_quiz_stop(self, msg: protocol.Inbound) -> None:
+        await self.host_command(msg, engine.quiz_stop, now=timezone.now())
+
+    async def on_session_lock(self, msg: protocol.Inbound) -> None:
+        await self.host_command(msg, engine.session_lock, locked=True)
+
+    async def on_session_unlock(self, msg: protocol.Inbound) -> None:
+        await self.host_command(msg, engine.session_lock, locked=False)
+
+    async def on_session_close(self, msg: protocol.Inbound) -> None:
+        await self.host_command(msg, engine.session_close, now=timezone.now())
+
+    async def on_player_kick(self, msg: protocol.PlayerKick) -> None:
+        await self.host_command(msg, engine.player_kick, player_id=msg.player_id)
+
+    async def on_answer_submit(self, msg: protocol.AnswerSubmit) -> None:
+        await self.run(
+            msg, engine.answer_submit, session_pk=self.session_pk, player_pk=self.player_pk,
+            answer_idx=msg.answer_idx, msg_id=msg.msg_id, now=timezone.now(),
+        )  # fmt: skip
+
+    async def on_ping(self, msg: protocol.Ping) -> None:
+        await self.send_payload(protocol.pong(ts=msg.ts))
+
+    async def on_pong(self, msg: protocol.Pong) -> None:
+        if self.role != PLAYER or msg.ts is None:
+            return
+        latency = round(time.time() * 1000 - msg.ts)
+        await database_sync_to_async(engine.player_seen)(player_pk=self.player_pk, now=timezone.now(), latency_ms=latency)
+
+    # --- groups and outbound ------------------------------------------------------------
+
+    async def enter(self, session, role: str, player=None) -> None:
+        """Attach this socket to a session's groups (leaving any it was in)."""
+        await self.leave_groups()
+        self.role, self.session_pk, self.code = role, session.pk, session.code
+        if role == PLAYER:
+            self.player_pk, self.player_id = player.pk, player.public_id
+            groups = [broadcast.group_name(session.code, PLAYERS), broadcast.group_name(session.code, PLAYER, player.public_id)]
+        else:
+            self.player_pk = None
+            groups = [broadcast.group_name(session.code, HOST)]
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.my_groups = groups
+
+    async def leave_groups(self) -> None:
+        for group in self.my_groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.my_groups = []
+
+    async def session_push(self, event: dict) -> None:
+        """A broadcast rendered once elsewhere: forward the text, close if asked."""
+        await self.send(text_data=event["text"])
+        if "close" in event:
+            await self.leave_groups()
+            self.role = None
+            await self.close(code=event["close"])
+
+    async def send_payload(self, payload: dict) -> None:
+        await self.send(text_data=protocol.dumps(payload))
+
+    async def send_text(self, text: str) -> None:
+        try:
+            await self.send(text_data=text)
+        except Exception:  # the socket went away between the ping loop's listing and now
+            log.debug("ping to a closed socket", exc_info=True)
+
+    def site_url(self) -> str:
+        headers = dict(self.scope.get("headers", []))
+        host = headers.get(b"host", b"127.0.0.1:8000").decode("latin1")
+        scheme = "https" if self.scope.get("scheme") == "wss" else "http"
+        return f"{scheme}://{host}"

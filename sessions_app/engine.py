@@ -1,0 +1,634 @@
+"""The rules of a live quiz: plain functions over the models, one transaction each, time passed in.
+
+Each command returns an Outcome: the reply for the sender and the events to broadcast. The engine
+knows nothing of sockets; consumers call it and hand the events to broadcast.dispatch.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from quizzes_app.io import QuizFormatError, quiz_from_dict
+from quizzes_app.models import Question, Quiz
+from sessions_app import protocol, selectors
+from sessions_app.models import Answer, GameSession, Player, ProcessedMessage, hash_secret, new_secret
+
+State = GameSession.State
+ALL, HOST, PLAYERS, PLAYER = "all", "host", "players", "player"
+NAME_MAX = 20
+DEFAULT_MAX_PLAYERS = 2000
+PLAYER_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=settings.KNEWIT["ANSWER_GRACE_S"])
+
+
+class EngineError(Exception):
+    """A refused command; `code` is one of PROTOCOL.md's error codes."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Push:
+    """One frame for an audience of a session: all, host, players, or one player."""
+
+    code: str
+    audience: str
+    payload: dict
+    player_id: str | None = None
+    close_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """The lobby or the histogram changed; pushes are coalesced, so this only marks it dirty."""
+
+    session_pk: int
+    code: str
+    what: str  # "lobby" | "histogram"
+
+
+@dataclass(frozen=True)
+class Wake:
+    """Something is due at `at`: closing question `index`, or auto-advancing after it."""
+
+    session_pk: int
+    code: str
+    at: datetime
+    index: int
+    kind: str  # "close" | "advance"
+
+
+@dataclass
+class Outcome:
+    reply: dict | None = None
+    events: list[Push | Refresh | Wake] = field(default_factory=list)
+    session: GameSession | None = None
+    player: Player | None = None
+
+
+# --- scoring and small rules ----------------------------------------------------------------
+
+
+def score_for(*, points: int, time_limit_s: int, response_ms: int) -> int:
+    """round(points * (1 - (t / time_limit) / 2)) with t clamped to the question's time."""
+    t = min(max(response_ms / 1000, 0.0), time_limit_s)
+    return round(points * (1 - (t / time_limit_s) / 2))
+
+
+def clean_name(raw: str) -> str:
+    """Names are 1 to 20 characters after trimming."""
+    name = raw.strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        raise EngineError("invalid", f"Names are 1 to {NAME_MAX} characters.")
+    if any(not ch.isprintable() for ch in name):
+        raise EngineError("invalid", "Names cannot contain control characters.")
+    return name
+
+
+def clean_settings(raw: dict) -> dict:
+    """Session settings of PROTOCOL.md, with defaults; anything else is refused."""
+    known = {"show_live_results": bool, "auto_advance": bool, "max_players": int, "password": str}
+    for key, value in raw.items():
+        if key not in known:
+            raise EngineError("invalid", f"Unknown setting `{key}`.")
+        if value is not None and (type(value) is not known[key]):
+            raise EngineError("invalid", f"Setting `{key}` must be a {known[key].__name__}.")
+    max_players = raw.get("max_players") or DEFAULT_MAX_PLAYERS
+    if not 1 <= max_players <= 10_000:
+        raise EngineError("invalid", "`max_players` must be between 1 and 10000.")
+    password = raw.get("password") or ""
+    if len(password) > 128:
+        raise EngineError("invalid", "The password is too long.")
+    return {
+        "show_live_results": bool(raw.get("show_live_results")),
+        "auto_advance": bool(raw.get("auto_advance")),
+        "max_players": max_players,
+        "password": password,
+    }
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+# --- msg_id: a repeated id is answered, not applied again -----------------------------------
+
+
+def remembered(*, actor: str, msg_id: str | None, session_pk: int | None, apply: Callable[[], Outcome]) -> Outcome:
+    """Run a state-changing command once per (actor, msg_id); repeats get the first reply again."""
+    if not msg_id:
+        return apply()
+    try:
+        with transaction.atomic():
+            prior = ProcessedMessage.objects.filter(actor=actor, msg_id=msg_id).first()
+            if prior is not None:
+                return _duplicate(prior)
+            outcome = apply()
+            first = outcome.reply or next((e.payload for e in outcome.events if isinstance(e, Push)), None)
+            ProcessedMessage.objects.create(session_id=session_pk, actor=actor, msg_id=msg_id, reply=first)
+            return outcome
+    except IntegrityError:
+        # A concurrent copy of this message committed first; ours rolled back whole.
+        return _duplicate(ProcessedMessage.objects.get(actor=actor, msg_id=msg_id))
+
+
+def _duplicate(prior: ProcessedMessage) -> Outcome:
+    return Outcome(reply={**prior.reply, "duplicate": True} if prior.reply else None)
+
+
+# --- hosts: quizzes and sessions ------------------------------------------------------------
+
+
+def quiz_list(*, host) -> Outcome:
+    quizzes = selectors.quizzes_for_host(host)
+    items = [
+        protocol.quiz_summary(None, quiz_id=q.pk, title=q.title, num_questions=q.num_questions) for q in quizzes
+    ]
+    return Outcome(reply={"type": "quiz.list", "quizzes": items})
+
+
+def quiz_save(*, host, data: dict) -> Outcome:
+    quiz = _save_quiz(host, data)
+    return Outcome(reply=_quiz_summary("quiz.saved", quiz))
+
+
+def _save_quiz(host, data: dict) -> Quiz:
+    try:
+        return quiz_from_dict(data, owner=host)
+    except QuizFormatError as exc:
+        raise EngineError("invalid", str(exc)) from None
+
+
+def _quiz_summary(msg_type: str, quiz: Quiz) -> dict:
+    return protocol.quiz_summary(msg_type, quiz_id=quiz.pk, title=quiz.title, num_questions=quiz.questions.count())
+
+
+def _host_quiz(host, quiz_id: int) -> Quiz:
+    quiz = selectors.quizzes_for_host(host).filter(pk=quiz_id).first()
+    if quiz is None:
+        raise EngineError("not_found", f"No quiz {quiz_id} of yours.")
+    return quiz
+
+
+def session_create(*, host, quiz_id: int | None, raw_settings: dict, site_url: str) -> Outcome:
+    """A new session in the lobby, owned by this host, with a fresh 6-digit code."""
+    session_settings = clean_settings(raw_settings)
+    quiz = _host_quiz(host, quiz_id) if quiz_id is not None else None
+    password = session_settings.pop("password")
+    for _ in range(50):
+        try:
+            with transaction.atomic():
+                session = GameSession.objects.create(
+                    code=new_code(), quiz=quiz, host=host, settings=session_settings,
+                    password_hash=make_password(password) if password else "",
+                )  # fmt: skip
+            break
+        except IntegrityError:
+            continue  # the code is in use by an open session; draw again
+    else:
+        raise EngineError("full", "No free join code; try again.")
+    join_url = f"{site_url}/join/{session.code}/"
+    return Outcome(reply=protocol.session_created(session_id=session.code, join_url=join_url), session=session)
+
+
+def host_session(*, session_pk: int, host, lock: bool = True) -> GameSession:
+    """The session, if this host owns it; locked for the rest of the transaction."""
+    qs = GameSession.objects.select_related("quiz", "current_question")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    session = qs.filter(pk=session_pk).first()
+    if session is None:
+        raise EngineError("not_found", "No such session.")
+    if session.host_id != host.pk:
+        raise EngineError("forbidden", "Only this session's host may do that.")
+    return session
+
+
+def quiz_load(*, session_pk: int, host, quiz_id: int | None, data: dict | None) -> Outcome:
+    if quiz_id is None and data is None:
+        raise EngineError("invalid", "`quiz.load` needs `quiz_id` or `quiz`.")
+    with transaction.atomic():
+        session = host_session(session_pk=session_pk, host=host)
+        if session.state != State.LOBBY:
+            raise EngineError("wrong_state", "A quiz can only be loaded in the lobby.")
+        quiz = _host_quiz(host, quiz_id) if quiz_id is not None else _save_quiz(host, data)
+        session.quiz = quiz
+        session.save(update_fields=["quiz"])
+        return Outcome(events=[Push(session.code, ALL, _quiz_summary("quiz.loaded", quiz))])
+
+
+def session_lock(*, session_pk: int, host, locked: bool) -> Outcome:
+    with transaction.atomic():
+        session = host_session(session_pk=session_pk, host=host)
+        if session.state == State.FINISHED:
+            raise EngineError("wrong_state", "The session is over.")
+        GameSession.objects.filter(pk=session.pk).update(locked=locked)
+        return Outcome(events=[Refresh(session.pk, session.code, "lobby")])
+
+
+def session_close(*, session_pk: int, host, now: datetime) -> Outcome:
+    """End the session for everyone; results stay, the code is freed."""
+    with transaction.atomic():
+        session = host_session(session_pk=session_pk, host=host)
+        GameSession.objects.filter(pk=session.pk).update(
+            state=State.FINISHED, closed_at=now, finished_at=session.finished_at or now, advance_at=None
+        )
+        payload = protocol.session_closed(reason="The host closed the session.")
+        return Outcome(events=[Push(session.code, ALL, payload, close_code=1000)])
+
+
+def player_kick(*, session_pk: int, host, player_id: str) -> Outcome:
+    with transaction.atomic():
+        session = host_session(session_pk=session_pk, host=host)
+        updated = Player.objects.filter(session=session, public_id=player_id).update(kicked=True)
+        if not updated:
+            raise EngineError("not_found", "No such player in this session.")
+        payload = protocol.kicked(reason="The host removed you from the game.")
+        return Outcome(
+            events=[
+                Push(session.code, PLAYER, payload, player_id=player_id, close_code=4403),
+                Refresh(session.pk, session.code, "lobby"),
+            ]
+        )
+
+
+# --- players: joining and resuming ----------------------------------------------------------
+
+
+def player_join(
+    *, code: str, raw_name: str, password: str | None, requested_id: str | None, msg_id: str | None, now: datetime
+) -> Outcome:
+    """Join an open session by code; the rejoin token is returned here once and stored hashed."""
+    name = clean_name(raw_name)
+    name_key = name.casefold()
+    with transaction.atomic():
+        session = GameSession.objects.select_for_update().filter(code=code).exclude(state=State.FINISHED).first()
+        if session is None:
+            if GameSession.objects.filter(code=code).exists():
+                raise EngineError("wrong_state", "That game is over.")
+            raise EngineError("not_found", "No game with that PIN.")
+        actor = f"join:{session.pk}:{name_key}"
+        prior = ProcessedMessage.objects.filter(actor=actor, msg_id=msg_id).first() if msg_id else None
+        if prior is not None:
+            return _rejoin_duplicate(session, prior, now)
+        _check_can_join(session, name_key, password)
+        player, token = _create_player(session, name, name_key, requested_id, now)
+        reply = protocol.session_joined(
+            session_id=session.code, player_id=player.public_id, name=player.name, rejoin_token=token
+        )
+        if msg_id:
+            ProcessedMessage.objects.create(session=session, actor=actor, msg_id=msg_id, reply={**reply, "rejoin_token": None})
+        return Outcome(reply=reply, events=[Refresh(session.pk, session.code, "lobby")], session=session, player=player)
+
+
+def _check_can_join(session: GameSession, name_key: str, password: str | None) -> None:
+    if session.password_hash and not check_password(password or "", session.password_hash):
+        raise EngineError("forbidden", "Wrong game password.")
+    same_name = session.players.filter(name_key=name_key).first()
+    if same_name is not None and same_name.kicked:
+        raise EngineError("kicked", "That player was removed from this game.")
+    if session.locked:
+        raise EngineError("locked", "The host has locked this game.")
+    if same_name is not None:
+        raise EngineError("name_taken", "That nickname is taken in this game.")
+    max_players = session.settings.get("max_players", DEFAULT_MAX_PLAYERS)
+    if session.players.filter(kicked=False).count() >= max_players:
+        raise EngineError("full", "This game is full.")
+
+
+def _create_player(session: GameSession, name: str, name_key: str, requested_id: str | None, now: datetime):
+    token = new_secret()
+    public_id = requested_id if valid_player_id(requested_id) else new_player_id()
+    if session.players.filter(public_id=public_id).exists():
+        public_id = new_player_id()
+    player = Player.objects.create(
+        session=session, public_id=public_id, name=name, name_key=name_key,
+        rejoin_token_hash=hash_secret(token), last_seen=now,
+    )  # fmt: skip
+    return player, token
+
+
+def _rejoin_duplicate(session: GameSession, prior: ProcessedMessage, now: datetime) -> Outcome:
+    """A retried join (its reply was lost): same player, and a fresh token since the first is unknown here."""
+    player = session.players.get(public_id=prior.reply["player_id"])
+    if player.kicked:
+        raise EngineError("kicked", "That player was removed from this game.")
+    token = new_secret()
+    Player.objects.filter(pk=player.pk).update(rejoin_token_hash=hash_secret(token), last_seen=now)
+    reply = {**prior.reply, "rejoin_token": token, "duplicate": True}
+    return Outcome(reply=reply, session=session, player=player)
+
+
+def valid_player_id(value: str | None) -> bool:
+    return bool(value) and len(value) <= 40 and set(value) <= PLAYER_ID_CHARS
+
+
+def new_player_id() -> str:
+    return "p" + secrets.token_hex(6)
+
+
+def player_resume(*, code: str, rejoin_token: str, now: datetime) -> Outcome:
+    """Come back as the same player: identity, score and answers kept; returns a snapshot."""
+    session = GameSession.objects.filter(code=code).select_related("quiz", "current_question").first()
+    player = None
+    if session is not None:
+        player = session.players.filter(rejoin_token_hash=hash_secret(rejoin_token)).first()
+    if player is None:
+        raise EngineError("not_found", "No player with that rejoin token in that game.")
+    if player.kicked:
+        raise EngineError("kicked", "You were removed from this game.")
+    Player.objects.filter(pk=player.pk).update(last_seen=now)
+    reply = selectors.snapshot(session, player=player, now=now)
+    return Outcome(reply=reply, events=[Refresh(session.pk, session.code, "lobby")], session=session, player=player)
+
+
+def host_resume(*, code: str, host, now: datetime) -> Outcome:
+    """The host takes its controls back after a reload or a dropped socket."""
+    session = GameSession.objects.filter(code=code).select_related("quiz", "current_question").order_by("-created_at").first()
+    if session is None:
+        raise EngineError("not_found", "No game with that PIN.")
+    if session.host_id != host.pk:
+        raise EngineError("forbidden", "Only this session's host may resume it as host.")
+    return Outcome(reply=selectors.snapshot(session, player=None, now=now), session=session)
+
+
+def player_seen(*, player_pk: int, now: datetime, latency_ms: int | None = None) -> None:
+    """Heartbeat: presence comes from this, not from disconnect() (which may never run)."""
+    fields: dict = {"last_seen": now}
+    if latency_ms is not None:
+        fields["latency_ms"] = max(0, min(latency_ms, 600_000))
+    Player.objects.filter(pk=player_pk).update(**fields)
+
+
+def player_left(*, player_pk: int, now: datetime) -> None:
+    """The socket closed cleanly: show the player as away now rather than after the heartbeat timeout."""
+    away = now - timedelta(seconds=settings.KNEWIT["PRESENCE_TIMEOUT_S"] + 1)
+    Player.objects.filter(pk=player_pk, last_seen__lt=now).update(last_seen=away)
+    Player.objects.filter(pk=player_pk, last_seen__gte=now).update(last_seen=away)
+
+
+# --- the question cycle ---------------------------------------------------------------------
+
+
+def quiz_start(*, session_pk: int, host, now: datetime) -> Outcome:
+    with transaction.atomic():
+        session = host_session(session_pk=session_pk, host=host)
+        if session.state != State.LOBBY:
+            raise EngineError("wrong_state", "The quiz has already started.")
+        return Outcome(events=_advance(session, now))
+
+
+def question_next(*, session_pk: int, host, now: datetime) -> Outcome:
+    """Close the open question if any, then open the next one, or finish after the last."""
+    with transaction.atomic():
+        session = host_session(session_pk=session_pk, host=host)
+        if session.state == State.FINISHED:
+            raise EngineError("wrong_state", "The quiz is over.")
+        events: list = []
+        if session.state == State.QUESTION:
+            events += question_close(session_pk=session.pk, index=session.question_index, now=now).events
+            session.refresh_from_db()
+        return Outcome(events=events + _advance(session, now))
+
+
+def question_end(*, session_pk: int, host, now: datetime) -> Outcome:
+    with transaction.atomic():
+        session = host_session(session_pk=session_pk, host=host)
+        if session.state != State.QUESTION:
+            raise EngineError("wrong_state", "No question is open.")
+        return question_close(session_pk=session.pk, index=session.question_index, now=now)
+
+
+def quiz_stop(*, session_pk: int, host, now: datetime) -> Outcome:
+    with transaction.atomic():
+        session = host_session(session_pk=session_pk, host=host)
+        if session.state == State.FINISHED:
+            raise EngineError("wrong_state", "The quiz is over.")
+        if session.state == State.QUESTION:
+            question_close(session_pk=session.pk, index=session.question_index, now=now, announce=False)
+        return Outcome(events=_finish(session, now))
+
+
+def auto_advance(*, session_pk: int, index: int, now: datetime) -> Outcome:
+    """Move on after the results pause; a no-op unless that pause is still current and due."""
+    with transaction.atomic():
+        session = GameSession.objects.select_for_update(of=("self",)).select_related("quiz").filter(pk=session_pk).first()
+        if (
+            session is None
+            or session.state != State.RESULTS
+            or session.question_index != index
+            or session.advance_at is None
+            or session.advance_at > now
+        ):
+            return Outcome()
+        return Outcome(events=_advance(session, now))
+
+
+def _advance(session: GameSession, now: datetime) -> list:
+    if session.quiz_id is None:
+        raise EngineError("wrong_state", "Load a quiz first.")
+    question_ids = selectors.question_ids(session.quiz_id)
+    if not question_ids:
+        raise EngineError("wrong_state", "The quiz has no questions.")
+    next_index = session.question_index + 1
+    if next_index >= len(question_ids):
+        return _finish(session, now)
+    question = Question.objects.select_related("quiz").get(pk=question_ids[next_index])
+    time_limit = question.effective_time_limit
+    deadline = now + timedelta(seconds=time_limit)
+    updated = GameSession.objects.filter(
+        pk=session.pk, state=session.state, question_index=session.question_index
+    ).update(
+        state=State.QUESTION, question_index=next_index, current_question=question,
+        question_opened_at=now, question_deadline=deadline, advance_at=None,
+    )  # fmt: skip
+    if not updated:
+        return []  # another worker moved this session on first
+    payload = selectors.question_payload(question, next_index, len(question_ids), time_left_ms=time_limit * 1000)
+    return [
+        Push(session.code, ALL, payload),
+        Wake(session.pk, session.code, deadline + grace(), next_index, "close"),
+        Refresh(session.pk, session.code, "lobby"),
+        Refresh(session.pk, session.code, "histogram"),
+    ]
+
+
+def _finish(session: GameSession, now: datetime) -> list:
+    GameSession.objects.filter(pk=session.pk).update(state=State.FINISHED, finished_at=now, advance_at=None)
+    payload = protocol.quiz_finished(leaderboard=selectors.leaderboard(session))
+    return [Push(session.code, ALL, payload), Refresh(session.pk, session.code, "lobby")]
+
+
+def question_close(*, session_pk: int, index: int, now: datetime, announce: bool = True) -> Outcome:
+    """Close question `index` and reveal it. Idempotent: only the first caller does anything."""
+    with transaction.atomic():
+        session = GameSession.objects.select_related("current_question__quiz").filter(pk=session_pk).first()
+        if session is None or session.state != State.QUESTION or session.question_index != index:
+            return Outcome()
+        auto = session.settings.get("auto_advance") and announce
+        advance_at = now + timedelta(seconds=settings.KNEWIT["AUTO_ADVANCE_S"]) if auto else None
+        # The conditional update is the claim: of racing closers, exactly one sees a row change.
+        # On PostgreSQL it also waits for answers in flight (they hold FOR SHARE on this row).
+        claimed = GameSession.objects.filter(pk=session_pk, state=State.QUESTION, question_index=index).update(
+            state=State.RESULTS, revealed_count=index + 1, advance_at=advance_at
+        )
+        if not claimed:
+            return Outcome()
+        _recompute_scores(session)
+        if not announce:
+            return Outcome()
+        events = _reveal(session, index)
+        events.append(Refresh(session.pk, session.code, "lobby"))
+        if advance_at is not None:
+            events.append(Wake(session.pk, session.code, advance_at, index, "advance"))
+        return Outcome(events=events)
+
+
+def answer_submit(*, session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime) -> Outcome:
+    """Record a player's answer once; the reply says it was recorded, never whether it was right."""
+    try:
+        return _answer_submit(session_pk, player_pk, answer_idx, msg_id, now)
+    except DuplicateAnswer as dup:
+        return Outcome(reply=dup.reply)
+
+
+def _answer_submit(session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime) -> Outcome:
+    with transaction.atomic():
+        _share_lock(session_pk)
+        session = GameSession.objects.select_related("current_question__quiz").get(pk=session_pk)
+        question = session.current_question
+        if session.state != State.QUESTION or question is None:
+            _raise_unless_duplicate(player_pk, session, msg_id, late=session.state in (State.RESULTS, State.FINISHED))
+        if now > session.question_deadline + grace():
+            _raise_unless_duplicate(player_pk, session, msg_id, late=True)
+        correct_flags = list(question.choices.values_list("is_correct", flat=True))
+        if not 0 <= answer_idx < len(correct_flags):
+            raise EngineError("invalid", f"`answer_idx` must be 0 to {len(correct_flags) - 1}.")
+        time_limit = question.effective_time_limit
+        response_ms = min(max(int((now - session.question_opened_at).total_seconds() * 1000), 0), time_limit * 1000)
+        correct = correct_flags[answer_idx]
+        points = score_for(points=question.points, time_limit_s=time_limit, response_ms=response_ms) if correct else 0
+        question_num = session.question_index + 1
+        try:
+            with transaction.atomic():
+                Answer.objects.create(
+                    session_id=session_pk, player_id=player_pk, question=question,
+                    question_index=session.question_index, choice_idx=answer_idx, received_at=now,
+                    response_ms=response_ms, correct=correct, points=points, msg_id=msg_id or "",
+                )  # fmt: skip
+        except IntegrityError:
+            prior = Answer.objects.get(player_id=player_pk, question=question)
+            if msg_id and prior.msg_id == msg_id:
+                reply = protocol.answer_recorded(question_num=question_num, answer_idx=prior.choice_idx, duplicate=True)
+                return Outcome(reply=reply)
+            raise EngineError("already_answered", "You have already answered this question.") from None
+    reply = protocol.answer_recorded(question_num=question_num, answer_idx=answer_idx)
+    return Outcome(reply=reply, events=[Refresh(session_pk, session.code, "histogram")])
+
+
+def _recompute_scores(session: GameSession) -> None:
+    """Scores from the answers themselves, so closing twice (or late) cannot count anything twice."""
+    mine = Answer.objects.filter(player=OuterRef("pk")).order_by().values("player")
+    total_points = mine.annotate(total=Sum("points")).values("total")
+    correct = mine.filter(correct=True).annotate(n=Count("pk")).values("n")
+    total_ms = mine.annotate(total=Sum("response_ms")).values("total")
+    Player.objects.filter(session=session).update(
+        score=Coalesce(Subquery(total_points), 0),
+        correct_count=Coalesce(Subquery(correct), 0),
+        total_answer_ms=Coalesce(Subquery(total_ms), 0),
+    )
+
+
+def _reveal(session: GameSession, index: int) -> list[Push]:
+    """question.results for everyone, then each player's own answer.result with score and rank."""
+    question = session.current_question
+    correct_idx = next(i for i, ok in enumerate(question.choices.values_list("is_correct", flat=True)) if ok)
+    bins = selectors.bins(session, index, question.choices.count())
+    ranked = list(selectors.ranked_players(session).only("public_id", "name", "score", "correct_count"))
+    results = protocol.question_results(
+        question_num=index + 1, correct_idx=correct_idx, bins=bins, leaderboard=selectors.entries(ranked[:10])
+    )
+    answers = {
+        player_pk: (correct, points)
+        for player_pk, correct, points in Answer.objects.filter(session=session, question_index=index).values_list(
+            "player_id", "correct", "points"
+        )
+    }
+    pushes = [Push(session.code, ALL, results)]
+    for rank, player in enumerate(ranked, start=1):
+        correct, points = answers.get(player.pk, (False, 0))
+        payload = protocol.answer_result(
+            question_num=index + 1, correct=correct, points=points, score=player.score, rank=rank
+        )
+        pushes.append(Push(session.code, PLAYER, payload, player_id=player.public_id))
+    return pushes
+
+
+def _share_lock(session_pk: int) -> None:
+    """PostgreSQL: answers share-lock the session row so a closing question waits for them to commit.
+
+    Answers never wait for each other. SQLite needs nothing: its writers are serialised.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {GameSession._meta.db_table} WHERE id = %s FOR SHARE", [session_pk])  # noqa: S608
+
+
+def _raise_unless_duplicate(player_pk: int, session: GameSession, msg_id: str | None, *, late: bool) -> None:
+    """A retried answer that was already recorded gets its acknowledgement again, even after the close."""
+    if msg_id:
+        prior = Answer.objects.filter(player_id=player_pk, msg_id=msg_id, session=session).first()
+        if prior is not None:
+            raise DuplicateAnswer(
+                protocol.answer_recorded(question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True)
+            )
+    if late:
+        raise EngineError("too_late", "Time is up for this question.")
+    raise EngineError("wrong_state", "No question is open.")
+
+
+class DuplicateAnswer(Exception):  # noqa: N818 - not an error: it carries the first reply
+    """Raised to leave the transaction with the first acknowledgement of a repeated answer."""
+
+    def __init__(self, reply: dict):
+        super().__init__("duplicate")
+        self.reply = reply
+
+
+def due_wakes(*, now: datetime) -> list[Wake]:
+    """Questions past their deadline and results pauses that are over, whoever scheduled them."""
+    wakes = [
+        Wake(pk, code, deadline + grace(), index, "close")
+        for pk, code, index, deadline in GameSession.objects.filter(
+            state=State.QUESTION, question_deadline__lte=now - grace()
+        ).values_list("pk", "code", "question_index", "question_deadline")
+    ]
+    wakes += [
+        Wake(pk, code, at, index, "advance")
+        for pk, code, index, at in GameSession.objects.filter(state=State.RESULTS, advance_at__lte=now).values_list(
+            "pk", "code", "question_index", "advance_at"
+        )
+    ]
+    return wakes
+
+
+def wake(w: Wake, *, now: datetime) -> Outcome:
+    """Act on a due Wake; safe to call from any worker, any number of times."""
+    if w.kind == "close":
+        return question_close(session_pk=w.session_pk, index=w.index, now=now)
+    return auto_advance(session_pk=w.session_pk, index=w.index, now=now)

@@ -1,0 +1,165 @@
+"""The worker's clock: coalesced lobby/histogram pushes, question deadlines, the sweeper, pings.
+
+Nothing here is a fact of the game. Deadlines live in the database; the timer of the worker that
+opened a question is only the fast path, and every worker's sweeper closes what is overdue, so a
+dead worker's question still closes. All of it is per event loop, started by the first socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from sessions_app import broadcast, engine, protocol, selectors
+from sessions_app.engine import HOST, PLAYERS, Refresh, Wake
+from sessions_app.models import GameSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopState:
+    pending: set = field(default_factory=set)
+    last_flush: dict = field(default_factory=dict)
+    tasks: set = field(default_factory=set)
+    sockets: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    started: bool = False
+
+
+_states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _state() -> LoopState:
+    loop = asyncio.get_running_loop()
+    if loop not in _states:
+        _states[loop] = LoopState()
+    return _states[loop]
+
+
+def _spawn(coro) -> asyncio.Task:
+    state = _state()
+    task = asyncio.get_running_loop().create_task(coro)
+    state.tasks.add(task)
+    task.add_done_callback(state.tasks.discard)
+    return task
+
+
+def register_socket(consumer) -> None:
+    """Track a live socket for pings, and start this worker's background loops once."""
+    state = _state()
+    state.sockets.add(consumer)
+    if not state.started:
+        state.started = True
+        _spawn(_sweep_forever())
+        _spawn(_ping_forever())
+
+
+async def shutdown() -> None:
+    """Cancel this loop's background work (tests call it between tests)."""
+    state = _state()
+    for task in list(state.tasks):
+        task.cancel()
+    await asyncio.gather(*state.tasks, return_exceptions=True)
+    _states.pop(asyncio.get_running_loop(), None)
+
+
+# --- coalesced pushes -----------------------------------------------------------------------
+
+
+def mark_dirty(refresh: Refresh) -> None:
+    """Push the lobby or histogram soon: at once if quiet, else one interval after the last push."""
+    state = _state()
+    key = (refresh.session_pk, refresh.what)
+    if key in state.pending:
+        return
+    state.pending.add(key)
+    interval = settings.KNEWIT["PUSH_INTERVAL_S"]
+    delay = max(0.0, state.last_flush.get(key, 0.0) + interval - time.monotonic())
+    _spawn(_flush_after(delay, refresh))
+
+
+async def _flush_after(delay: float, refresh: Refresh) -> None:
+    await asyncio.sleep(delay)
+    state = _state()
+    key = (refresh.session_pk, refresh.what)
+    # Clear before reading, so a change committed after our read marks the session dirty again.
+    state.pending.discard(key)
+    state.last_flush[key] = time.monotonic()
+    try:
+        frames = await database_sync_to_async(_refresh_frames)(refresh)
+    except Exception:
+        log.exception("refresh of %s failed", refresh)
+        return
+    layer = get_channel_layer()
+    for audience, payload in frames:
+        await layer.group_send(broadcast.group_name(refresh.code, audience), broadcast.frame(payload))
+
+
+def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict]]:
+    session = GameSession.objects.select_related("current_question__quiz").filter(pk=refresh.session_pk).first()
+    if session is None:
+        return []
+    if refresh.what == "lobby":
+        host_payload, players_payload = selectors.lobby_payloads(session, timezone.now())
+        return [(HOST, host_payload), (PLAYERS, players_payload)]
+    payload = selectors.histogram_payload(session)
+    if payload is None:
+        return []
+    audiences = [HOST, PLAYERS] if selectors.shows_live_results(session) else [HOST]
+    return [(audience, payload) for audience in audiences]
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+
+def schedule(wake: Wake) -> None:
+    """This worker's fast path for a deadline it set; the sweeper covers it if we die."""
+    _spawn(_wake_at(wake))
+
+
+async def _wake_at(wake: Wake) -> None:
+    delay = (wake.at - timezone.now()).total_seconds()
+    await asyncio.sleep(max(0.0, delay))
+    await run_wake(wake)
+
+
+async def run_wake(wake: Wake) -> None:
+    try:
+        outcome = await database_sync_to_async(engine.wake)(wake, now=timezone.now())
+    except Exception:
+        log.exception("wake %s failed", wake)
+        return
+    await broadcast.dispatch(outcome.events)
+
+
+async def _sweep_forever() -> None:
+    interval = settings.KNEWIT["SWEEP_INTERVAL_S"]
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            wakes = await database_sync_to_async(engine.due_wakes)(now=timezone.now())
+        except Exception:
+            log.exception("sweep failed")
+            continue
+        for wake in wakes:
+            await run_wake(wake)
+
+
+# --- heartbeats -----------------------------------------------------------------------------
+
+
+async def _ping_forever() -> None:
+    interval = settings.KNEWIT["PING_INTERVAL_S"]
+    while True:
+        await asyncio.sleep(interval)
+        text = protocol.dumps(protocol.ping(ts=round(time.time() * 1000)))
+        for consumer in list(_state().sockets):
+            _spawn(consumer.send_text(text))
