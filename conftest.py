@@ -55,3 +55,12 @@ def make_quiz(db):
         return quiz
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    """Tests render pages without collectstatic, so the manifest storage would fail."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

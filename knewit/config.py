@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -38,7 +39,8 @@ def database_from_url(url: str | None, base_dir: Path) -> dict:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        config["TEST"] = {"NAME": str(base_dir / "test_db.sqlite3")}
+        # A file (not memory) so a Daphne started by a test can share it; one per process.
+        config["TEST"] = {"NAME": str(base_dir / f"test_db_{os.getpid()}.sqlite3")}
     return config
 
 

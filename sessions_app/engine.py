@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from quizzes_app.io import QuizFormatError, quiz_from_dict
@@ -489,7 +489,7 @@ def question_close(*, session_pk: int, index: int, now: datetime, announce: bool
         )
         if not claimed:
             return Outcome()
-        _recompute_scores(session)
+        _recompute_scores(session, index)
         if not announce:
             return Outcome()
         events = _reveal(session, index)
@@ -541,16 +541,24 @@ def _answer_submit(session_pk: int, player_pk: int, answer_idx: int, msg_id: str
     return Outcome(reply=reply, events=[Refresh(session_pk, session.code, "histogram")])
 
 
-def _recompute_scores(session: GameSession) -> None:
-    """Scores from the answers themselves, so closing twice (or late) cannot count anything twice."""
-    mine = Answer.objects.filter(player=OuterRef("pk")).order_by().values("player")
+def _recompute_scores(session: GameSession, index: int) -> None:
+    """Scores from the answers themselves, so closing twice (or late) cannot count anything twice.
+
+    The tie-break time counts a question left unanswered as its whole time limit.
+    """
+    limit_ms = Coalesce("question__time_limit", "question__quiz__default_time_limit") * 1000
+    mine = Answer.objects.filter(player=OuterRef("pk"), question_index__lte=index).order_by().values("player")
     total_points = mine.annotate(total=Sum("points")).values("total")
     correct = mine.filter(correct=True).annotate(n=Count("pk")).values("n")
-    total_ms = mine.annotate(total=Sum("response_ms")).values("total")
+    time_saved = mine.annotate(saved=Sum(limit_ms - F("response_ms"))).values("saved")
+    all_limits_ms = 1000 * sum(
+        q.effective_time_limit
+        for q in Question.objects.filter(pk__in=selectors.question_ids(session.quiz_id)[: index + 1]).select_related("quiz")
+    )
     Player.objects.filter(session=session).update(
         score=Coalesce(Subquery(total_points), 0),
         correct_count=Coalesce(Subquery(correct), 0),
-        total_answer_ms=Coalesce(Subquery(total_ms), 0),
+        total_answer_ms=Value(all_limits_ms) - Coalesce(Subquery(time_saved), 0),
     )
 
 

@@ -18,13 +18,18 @@ LEADERBOARD_ORDER = ("-score", "total_answer_ms", "joined_at", "pk")
 
 
 def session_for_host(user, code: str) -> GameSession:
-    """The host's session with this join code (the newest, as codes are reused once finished)."""
-    session = GameSession.objects.filter(code=code).select_related("quiz", "host").order_by("-created_at").first()
-    if session is None:
-        raise Http404("No session with that code.")
-    if session.host_id != user.pk and not user.is_superuser:
+    """The host's own newest session with this join code (codes are reused once a session finishes).
+
+    Another host's session with that code is a 403, so a guessed code tells nothing more.
+    """
+    sessions = GameSession.objects.filter(code=code).select_related("quiz", "host").order_by("-created_at")
+    own = sessions if user.is_superuser else sessions.filter(host=user)
+    session = own.first()
+    if session is not None:
+        return session
+    if sessions.exists():
         raise PermissionDenied("This session belongs to another host.")
-    return session
+    raise Http404("No session with that code.")
 
 
 def ranked_players(session: GameSession) -> QuerySet[Player]:
