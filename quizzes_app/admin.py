@@ -1,0 +1,251 @@
+"""Quiz editing in the admin: hosts see and edit only their own quizzes; superusers see all."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import models
+from django.db.models import Count, Q, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.text import slugify
+
+from quizzes_app.io import QuizFormatError, quiz_from_json, quiz_to_dict, quiz_to_json
+from quizzes_app.models import MAX_CHOICES, Choice, Question, Quiz, check_choices
+
+MAX_UPLOAD_BYTES = 1024 * 1024
+# check_choices' error codes: Question.clean raises them from the saved choices.
+CHOICE_ERROR_CODES = {"choice_count", "correct_count"}
+
+
+def _owns(request: HttpRequest, owner_id: int | None) -> bool:
+    return request.user.is_superuser or owner_id == request.user.pk
+
+
+class QuestionForm(forms.ModelForm):
+    """Question.clean checks the saved choices; the admin checks the edited ones in the choice formset."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Without this, a question saved with bad choices could never be fixed in the admin.
+        errors = self._errors.get(NON_FIELD_ERRORS) if self._errors else None
+        if not errors:
+            return
+        kept = [error for error in errors.as_data() if error.code not in CHOICE_ERROR_CODES]
+        if kept:
+            self._errors[NON_FIELD_ERRORS] = self.error_class(
+                kept, error_class="nonfield", renderer=self.renderer
+            )
+        else:
+            del self._errors[NON_FIELD_ERRORS]
+
+
+class ChoiceInlineFormSet(BaseInlineFormSet):
+    """Enforce 2 to 6 choices with exactly one correct, counting only rows that will be kept."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        flags = [
+            bool(form.cleaned_data.get("is_correct"))
+            for form in self.forms
+            if form.cleaned_data and not (self.can_delete and self._should_delete_form(form))
+        ]
+        check_choices(flags)
+
+
+class ChoiceInline(admin.TabularInline):
+    model = Choice
+    formset = ChoiceInlineFormSet
+    fields = ("order", "text", "is_correct")
+    max_num = MAX_CHOICES
+
+    def get_extra(self, request: HttpRequest, obj: Question | None = None, **kwargs) -> int:
+        # Most questions have four options; an existing one only needs room for one more.
+        return 4 if obj is None else 1
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    form = QuestionForm
+    fields = ("order", "prompt", "time_limit", "points", "choices_link")
+    readonly_fields = ("choices_link",)
+    extra = 1
+    show_change_link = False
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})}}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
+        return super().get_queryset(request).annotate(choice_count=Count("choices"))
+
+    @admin.display(description="Choices")
+    def choices_link(self, question: Question) -> str:
+        if question.pk is None:
+            return "Save first, then add choices"
+        url = reverse("admin:quizzes_app_question_change", args=[question.pk])
+        return format_html('<a href="{}">Edit choices</a> ({})', url, question.choice_count)
+
+
+class QuizImportForm(forms.Form):
+    file = forms.FileField(
+        label="Quiz JSON file",
+        help_text='{"title": ..., "questions": [{"prompt", "options", "correct_idx"}, ...]}; up to 1 MB.',
+        widget=forms.FileInput(attrs={"accept": ".json,application/json"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError("The file is larger than 1 MB.")
+        return upload
+
+
+@admin.action(description="Export selected quizzes as JSON", permissions=["view"])
+def export_json(modeladmin: QuizAdmin, request: HttpRequest, queryset: QuerySet[Quiz]) -> HttpResponse | None:
+    """One quiz downloads as a quiz object; several as a JSON array of them."""
+    quizzes = list(queryset.order_by("pk"))
+    if not quizzes:
+        modeladmin.message_user(request, "None of the selected quizzes is yours to export.", messages.WARNING)
+        return None
+    if len(quizzes) == 1:
+        quiz = quizzes[0]
+        text = quiz_to_json(quiz)
+        filename = f"quiz-{quiz.pk}-{slugify(quiz.title)[:40] or 'untitled'}.json"
+    else:
+        text = json.dumps([quiz_to_dict(quiz) for quiz in quizzes], ensure_ascii=False, indent=2) + "\n"
+        filename = "quizzes.json"
+    response = HttpResponse(text, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@admin.register(Quiz)
+class QuizAdmin(admin.ModelAdmin):
+    change_list_template = "admin/quizzes_app/quiz/change_list.html"
+    inlines = [QuestionInline]
+    actions = [export_json]
+    search_fields = ("title", "description")
+    ordering = ("-updated_at", "pk")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Quiz]:
+        queryset = super().get_queryset(request).select_related("owner")
+        queryset = queryset.annotate(question_count=Count("questions"))
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(owner=request.user)
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        if request.user.is_superuser:
+            return ("title", "owner", "question_count", "default_time_limit", "updated_at")
+        return ("title", "question_count", "default_time_limit", "updated_at")
+
+    def get_list_filter(self, request: HttpRequest) -> tuple:
+        return ("owner", "updated_at") if request.user.is_superuser else ("updated_at",)
+
+    def get_exclude(self, request: HttpRequest, obj: Quiz | None = None) -> tuple[str, ...]:
+        # A host's quizzes are always their own; only superusers pick an owner.
+        return () if request.user.is_superuser else ("owner",)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        return {**super().get_changeform_initial_data(request), "owner": request.user.pk}
+
+    def save_model(self, request: HttpRequest, obj: Quiz, form: forms.ModelForm, change: bool) -> None:
+        if not request.user.is_superuser:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Questions", ordering="question_count")
+    def question_count(self, quiz: Quiz) -> int:
+        return quiz.question_count
+
+    def has_view_permission(self, request: HttpRequest, obj: Quiz | None = None) -> bool:
+        return super().has_view_permission(request, obj) and (obj is None or _owns(request, obj.owner_id))
+
+    def has_change_permission(self, request: HttpRequest, obj: Quiz | None = None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or _owns(request, obj.owner_id))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Quiz | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or _owns(request, obj.owner_id))
+
+    def get_urls(self) -> list[URLPattern]:
+        # Before the defaults: their "<path:object_id>/" would swallow "import/".
+        info = (self.opts.app_label, self.opts.model_name)
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="{}_{}_import".format(*info)), *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a quiz JSON file; the new quiz belongs to the uploader."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = QuizImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                quiz = quiz_from_json(form.cleaned_data["file"].read(), owner=request.user)
+            except QuizFormatError as exc:
+                form.add_error("file", str(exc))
+            else:
+                self.log_addition(request, quiz, [{"added": {}}])
+                count = quiz.questions.count()
+                messages.success(request, f"Imported “{quiz.title}” with {count} questions.")
+                return HttpResponseRedirect(reverse("admin:quizzes_app_quiz_change", args=[quiz.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "title": "Import a quiz from JSON",
+        }
+        return TemplateResponse(request, "admin/quizzes_app/quiz/import.html", context)
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    form = QuestionForm
+    inlines = [ChoiceInline]
+    fields = ("quiz", "order", "prompt", "time_limit", "points", "image")
+    list_display = ("short_prompt", "quiz", "order", "points", "time_limit", "choice_count")
+    list_filter = (("quiz", admin.RelatedOnlyFieldListFilter), "points")
+    search_fields = ("prompt", "quiz__title")
+    ordering = ("quiz", "order", "pk")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
+        queryset = super().get_queryset(request).select_related("quiz")
+        queryset = queryset.annotate(
+            choice_count=Count("choices"),
+            correct_count=Count("choices", filter=Q(choices__is_correct=True)),
+        )
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(quiz__owner=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        # The dropdown is also the validation: another host's quiz is "not a valid choice".
+        if db_field.name == "quiz" and not request.user.is_superuser:
+            kwargs["queryset"] = Quiz.objects.filter(owner=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Prompt", ordering="prompt")
+    def short_prompt(self, question: Question) -> str:
+        return str(question)
+
+    @admin.display(description="Choices", ordering="choice_count")
+    def choice_count(self, question: Question) -> str:
+        count, correct = question.choice_count, question.correct_count
+        return str(count) if correct == 1 else f"{count} ({correct} marked correct!)"
+
+    def _is_own(self, request: HttpRequest, obj: Question | None) -> bool:
+        return obj is None or _owns(request, obj.quiz.owner_id)
+
+    def has_view_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
+        return super().has_view_permission(request, obj) and self._is_own(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self._is_own(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._is_own(request, obj)

@@ -1,0 +1,352 @@
+"""The quiz admin: choice validation, per-host scoping, JSON upload and export."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from quizzes_app.io import quiz_to_dict
+from quizzes_app.models import Choice, Question, Quiz
+
+QUIZ_ADD = reverse("admin:quizzes_app_quiz_add")
+QUIZ_LIST = reverse("admin:quizzes_app_quiz_changelist")
+QUIZ_IMPORT = reverse("admin:quizzes_app_quiz_import")
+QUESTION_ADD = reverse("admin:quizzes_app_question_add")
+
+
+def quiz_url(quiz: Quiz, action: str = "change") -> str:
+    return reverse(f"admin:quizzes_app_quiz_{action}", args=[quiz.pk])
+
+
+def question_url(question: Question, action: str = "change") -> str:
+    return reverse(f"admin:quizzes_app_question_{action}", args=[question.pk])
+
+
+def question_form(question: Question | None, rows: list[dict], **fields) -> dict:
+    """POST data for the question change form; rows are choices, existing ones with an "id"."""
+    initial = sum(1 for row in rows if row.get("id"))
+    data = {
+        "quiz": question.quiz_id if question else "",
+        "order": question.order if question else 0,
+        "prompt": question.prompt if question else "",
+        "time_limit": "",
+        "points": 1000,
+        "choices-TOTAL_FORMS": len(rows),
+        "choices-INITIAL_FORMS": initial,
+        "choices-MIN_NUM_FORMS": 0,
+        "choices-MAX_NUM_FORMS": 6,
+        **fields,
+    }
+    for i, row in enumerate(rows):
+        data[f"choices-{i}-id"] = row.get("id", "")
+        data[f"choices-{i}-question"] = question.pk if question and row.get("id") else ""
+        data[f"choices-{i}-order"] = row.get("order", i)
+        data[f"choices-{i}-text"] = row["text"]
+        if row.get("is_correct"):
+            data[f"choices-{i}-is_correct"] = "on"
+        if row.get("DELETE"):
+            data[f"choices-{i}-DELETE"] = "on"
+    return data
+
+
+def existing_rows(question: Question) -> list[dict]:
+    return [
+        {"id": c.pk, "order": c.order, "text": c.text, "is_correct": c.is_correct}
+        for c in question.choices.all()
+    ]
+
+
+def choice_state(question: Question) -> list[tuple[str, bool]]:
+    return list(question.choices.values_list("text", "is_correct"))
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    """The manifest storage needs collectstatic; admin pages only need URLs."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def quiz(host, make_quiz):
+    return make_quiz(host)
+
+
+@pytest.fixture
+def host_client(client, host):
+    client.force_login(host)
+    return client
+
+
+# Choice validation through the change view.
+
+
+def _delete_all_but_one(rows):
+    for row in rows[1:]:
+        row["DELETE"] = True
+
+
+def _mark_none(rows):
+    for row in rows:
+        row["is_correct"] = False
+
+
+def _mark_two(rows):
+    rows[1]["is_correct"] = True
+
+
+def _add_three(rows):
+    rows += [{"text": f"extra {i}"} for i in range(3)]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_delete_all_but_one, "A question needs 2 to 6 choices; this one has 1."),
+        (_add_three, "A question needs 2 to 6 choices; this one has 7."),
+        (_mark_none, "Exactly one choice must be marked correct; 0 are."),
+        (_mark_two, "Exactly one choice must be marked correct; 2 are."),
+    ],
+)
+def test_bad_choices_are_rejected(host_client, quiz, edit, message):
+    question = quiz.questions.first()
+    before = choice_state(question)
+    rows = existing_rows(question)
+    edit(rows)
+    response = host_client.post(question_url(question), question_form(question, rows, prompt="Changed?"))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    question.refresh_from_db()
+    assert question.prompt == "Capital of France?"
+    assert choice_state(question) == before
+
+
+def test_good_choice_edit_is_saved(host_client, quiz):
+    question = quiz.questions.first()
+    rows = existing_rows(question)
+    rows[0]["is_correct"], rows[2]["is_correct"] = False, True
+    rows[3]["DELETE"] = True
+    rows.append({"text": "Lisbon", "order": 9})
+    response = host_client.post(question_url(question), question_form(question, rows))
+    assert response.status_code == 302
+    assert choice_state(question) == [
+        ("Paris", False),
+        ("Rome", False),
+        ("Madrid", True),
+        ("Lisbon", False),
+    ]
+
+
+def test_empty_extra_rows_are_ignored(host_client, quiz):
+    question = quiz.questions.last()
+    # Untouched extra rows arrive with the default order and no text.
+    rows = [*existing_rows(question), {"text": "", "order": 0}, {"text": "", "order": 0}]
+    response = host_client.post(question_url(question), question_form(question, rows))
+    assert response.status_code == 302
+    assert question.choices.count() == 2
+
+
+def test_question_without_choices_can_be_fixed(host_client, quiz):
+    """A question added in the quiz form has no choices yet; its own page must still save."""
+    question = Question.objects.create(quiz=quiz, order=5, prompt="Capital of Spain?")
+    rows = [{"text": "Madrid", "is_correct": True}, {"text": "Porto"}]
+    response = host_client.post(question_url(question), question_form(question, rows))
+    assert response.status_code == 302
+    assert choice_state(question) == [("Madrid", True), ("Porto", False)]
+
+
+def test_add_question_with_choices(host_client, quiz):
+    rows = [{"text": "Yes"}, {"text": "No", "is_correct": True}, {"text": "", "order": 0}]
+    data = question_form(None, rows, quiz=quiz.pk, prompt="Is the sky green?", points=2000)
+    response = host_client.post(QUESTION_ADD, data)
+    assert response.status_code == 302
+    question = Question.objects.get(prompt="Is the sky green?")
+    assert (question.quiz, question.points) == (quiz, 2000)
+    assert choice_state(question) == [("Yes", False), ("No", True)]
+
+
+def test_add_question_with_one_choice_saves_nothing(host_client, quiz):
+    data = question_form(None, [{"text": "Yes", "is_correct": True}], quiz=quiz.pk, prompt="Lonely?")
+    response = host_client.post(QUESTION_ADD, data)
+    assert "A question needs 2 to 6 choices; this one has 1." in response.content.decode()
+    assert not Question.objects.filter(prompt="Lonely?").exists()
+
+
+def test_quiz_change_page_links_to_choices(host_client, quiz):
+    response = host_client.get(quiz_url(quiz))
+    question = quiz.questions.first()
+    assert response.status_code == 200
+    assert f'href="{question_url(question)}">Edit choices</a> (4)' in response.content.decode()
+
+
+# Scoping: a host sees only their own quizzes.
+
+
+@pytest.fixture
+def other_quiz(make_host, make_quiz):
+    return make_quiz(make_host("host_b"), title="B's secret quiz")
+
+
+def test_changelist_shows_only_own_quizzes(host_client, quiz, other_quiz):
+    response = host_client.get(QUIZ_LIST)
+    assert list(response.context["cl"].result_list) == [quiz]
+    assert "B&#x27;s secret quiz" not in response.content.decode()
+    assert response.context["cl"].result_list[0].question_count == 2
+
+
+def test_superuser_sees_all(admin_client, quiz, other_quiz):
+    response = admin_client.get(QUIZ_LIST)
+    assert set(response.context["cl"].result_list) == {quiz, other_quiz}
+    assert admin_client.get(quiz_url(other_quiz)).status_code == 200
+
+
+@pytest.mark.parametrize("action", ["change", "delete", "history"])
+def test_no_form_for_another_hosts_quiz(host_client, other_quiz, action):
+    response = host_client.get(quiz_url(other_quiz, action))
+    assert response.status_code in (302, 403, 404)
+    assert "<form" not in response.content.decode()
+
+
+def test_no_post_to_another_hosts_quiz(host_client, other_quiz):
+    host_client.post(quiz_url(other_quiz, "delete"), {"post": "yes"})
+    host_client.post(quiz_url(other_quiz), {"title": "Hijacked", "default_time_limit": 20})
+    other_quiz.refresh_from_db()
+    assert other_quiz.title == "B's secret quiz"
+
+
+@pytest.mark.parametrize("action", ["change", "delete"])
+def test_no_form_for_another_hosts_question(host_client, other_quiz, action):
+    response = host_client.get(question_url(other_quiz.questions.first(), action))
+    assert response.status_code in (302, 403, 404)
+    assert "<form" not in response.content.decode()
+
+
+def test_cannot_add_question_to_another_hosts_quiz(host_client, quiz, other_quiz):
+    rows = [{"text": "a", "is_correct": True}, {"text": "b"}]
+    response = host_client.post(QUESTION_ADD, question_form(None, rows, quiz=other_quiz.pk, prompt="Sneaky"))
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Question.objects.filter(prompt="Sneaky").exists()
+    # The dropdown offers only the host's own quizzes.
+    assert list(response.context["adminform"].form.fields["quiz"].queryset) == [quiz]
+
+
+def test_cannot_move_own_question_to_another_hosts_quiz(host_client, quiz, other_quiz):
+    question = quiz.questions.first()
+    data = question_form(question, existing_rows(question), quiz=other_quiz.pk)
+    host_client.post(question_url(question), data)
+    question.refresh_from_db()
+    assert question.quiz == quiz
+
+
+def test_question_changelist_is_scoped(host_client, quiz, other_quiz, make_quiz, host):
+    url = reverse("admin:quizzes_app_question_changelist")
+    one = count_queries(host_client, url)
+    more = make_quiz(host, title="More")
+    assert count_queries(host_client, url) == one
+    response = host_client.get(url)
+    assert {q.quiz for q in response.context["cl"].result_list} == {quiz, more}
+    assert "B&#x27;s secret quiz" not in response.content.decode()
+
+
+def test_quiz_changelist_has_no_n_plus_one(admin_client, admin_user, make_quiz):
+    make_quiz(admin_user)
+    one = count_queries(admin_client, QUIZ_LIST)
+    for n in range(5):
+        make_quiz(admin_user, title=f"More {n}")
+    assert count_queries(admin_client, QUIZ_LIST) == one
+
+
+def test_host_creates_quiz_owned_by_themselves(host_client, host, make_host):
+    other = make_host("host_b")
+    data = {
+        "title": "Mine",
+        "default_time_limit": 25,
+        "owner": other.pk,  # ignored: the field is not on a host's form
+        "questions-TOTAL_FORMS": 1,
+        "questions-INITIAL_FORMS": 0,
+        "questions-MIN_NUM_FORMS": 0,
+        "questions-MAX_NUM_FORMS": 1000,
+        "questions-0-order": 0,
+        "questions-0-prompt": "First?",
+        "questions-0-time_limit": "",
+        "questions-0-points": 1000,
+    }
+    assert "owner" not in host_client.get(QUIZ_ADD).context["adminform"].form.fields
+    response = host_client.post(QUIZ_ADD, data)
+    assert response.status_code == 302
+    quiz = Quiz.objects.get(title="Mine")
+    assert quiz.owner == host
+    assert list(quiz.questions.values_list("prompt", flat=True)) == ["First?"]
+
+
+# JSON upload and export.
+
+
+def test_changelist_has_import_button(host_client):
+    assert f'href="{QUIZ_IMPORT}"' in host_client.get(QUIZ_LIST).content.decode()
+
+
+def test_upload_page_imports_and_redirects(host_client, host):
+    assert host_client.get(QUIZ_IMPORT).status_code == 200
+    payload = {"title": "Uploaded", "questions": [{"prompt": "P?", "options": ["a", "b"], "correct_idx": 1}]}
+    upload = SimpleUploadedFile("quiz.json", json.dumps(payload).encode(), "application/json")
+    response = host_client.post(QUIZ_IMPORT, {"file": upload}, follow=True)
+    quiz = Quiz.objects.get(title="Uploaded")
+    assert quiz.owner == host
+    assert response.redirect_chain[-1][0] == quiz_url(quiz)
+    assert "Imported “Uploaded” with 1 questions." in response.content.decode()
+    assert Choice.objects.get(question__quiz=quiz, is_correct=True).text == "b"
+
+
+def test_upload_of_broken_file_shows_error(host_client, quiz):
+    payload = {"title": "Broken", "questions": [{"prompt": "Only one?", "options": ["a"], "correct_idx": 0}]}
+    upload = SimpleUploadedFile("quiz.json", json.dumps(payload).encode(), "application/json")
+    response = host_client.post(QUIZ_IMPORT, {"file": upload})
+    assert response.status_code == 200
+    assert "Question 1 (&quot;Only one?&quot;) has 1 option; 2 to 6 are needed" in response.content.decode()
+    assert Quiz.objects.count() == 1
+
+
+def test_upload_needs_add_permission(client, django_user_model):
+    staff = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
+    client.force_login(staff)
+    assert client.get(QUIZ_IMPORT).status_code == 403
+
+
+def export(client, *quizzes):
+    data = {"action": "export_json", "_selected_action": [q.pk for q in quizzes]}
+    return client.post(QUIZ_LIST, data)
+
+
+def test_export_action_one_quiz(host_client, quiz):
+    response = export(host_client, quiz)
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="quiz-{quiz.pk}-capitals.json"'
+    assert json.loads(response.content) == quiz_to_dict(quiz)
+
+
+def test_export_action_several_quizzes(host_client, host, quiz, make_quiz):
+    second = make_quiz(host, title="Second")
+    response = export(host_client, quiz, second)
+    assert response["Content-Disposition"] == 'attachment; filename="quizzes.json"'
+    assert json.loads(response.content) == [quiz_to_dict(quiz), quiz_to_dict(second)]
+
+
+def test_export_action_skips_another_hosts_quiz(host_client, other_quiz):
+    response = export(host_client, other_quiz)
+    assert response.status_code == 302
+    assert "B's secret quiz" not in response.content.decode()
