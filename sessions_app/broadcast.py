@@ -1,43 +1,62 @@
-"""Engine events to the channel layer: each frame is serialised once and sent to a group."""
+"""Engine events to the channel layer: each frame is serialised (JSON) and rendered (HTML) once, sent to a group.
+
+Protocol sockets are in the groups session.<code>.host, session.<code>.players and
+session.<code>.player.<id>; browser pages are in the same groups with an `.html` suffix.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from sessions_app import protocol
+from sessions_app import protocol, render
 from sessions_app.engine import ALL, HOST, PLAYER, PLAYERS, Push, Refresh, Wake
 
 FANOUT_BATCH = 200  # personal frames sent concurrently at a reveal
+HTML = "html"
 
 
-def group_name(code: str, audience: str, player_id: str | None = None) -> str:
-    """Channel-layer groups: session.<code>.host, session.<code>.players, session.<code>.player.<id>."""
-    if audience == PLAYER:
-        return f"session.{code}.player.{player_id}"
-    return f"session.{code}.{audience}"
+def group_name(code: str, audience: str, player_id: str | None = None, fmt: str = "json") -> str:
+    name = f"session.{code}.player.{player_id}" if audience == PLAYER else f"session.{code}.{audience}"
+    return f"{name}.html" if fmt == HTML else name
 
 
-def audience_groups(push: Push) -> list[str]:
-    if push.audience == ALL:
-        return [group_name(push.code, HOST), group_name(push.code, PLAYERS)]
-    return [group_name(push.code, push.audience, push.player_id)]
-
-
-def frame(payload: dict, close_code: int | None = None) -> dict:
+def frame(text: str, close_code: int | None = None) -> dict:
     """The channel-layer message every consumer forwards as is: finished text, maybe a close."""
-    message = {"type": "session.push", "text": protocol.dumps(payload)}
+    message = {"type": "session.push", "text": text}
     if close_code is not None:
         message["close"] = close_code
     return message
 
 
+def _audiences(push: Push) -> list[str]:
+    return [HOST, PLAYERS] if push.audience == ALL else [push.audience]
+
+
 async def send_push(push: Push) -> None:
+    """One event to its audience: JSON once for protocol sockets, HTML once per audience for pages."""
     layer = get_channel_layer()
-    message = frame(push.payload, push.close_code)
-    for group in audience_groups(push):
-        await layer.group_send(group, message)
+    if push.json:
+        message = frame(protocol.dumps(push.payload), push.close_code)
+        for audience in _audiences(push):
+            await layer.group_send(group_name(push.code, audience, push.player_id), message)
+    if not push.html:
+        return
+    if push.audience == PLAYER:
+        html = render.personal_html(push.payload)
+        pairs = [(PLAYER, html)] if html else []
+    else:
+        pairs = await database_sync_to_async(render.push_html)(push)
+    for audience, html in pairs:
+        group = group_name(push.code, audience, push.player_id, fmt=HTML)
+        await layer.group_send(group, frame(html, push.close_code))
+
+
+async def send_to_audience(code: str, audience: str, payload: dict) -> None:
+    """A coalesced lobby or histogram push for one audience of a session."""
+    await send_push(Push(code, audience, payload))
 
 
 async def dispatch(events: list) -> None:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from quizzes_app.hosts import is_host
-from sessions_app import broadcast, engine, protocol, scheduler
+from sessions_app import broadcast, engine, protocol, render, scheduler
 from sessions_app.auth import host_from_token
 from sessions_app.engine import HOST, PLAYER, PLAYERS, EngineError, Outcome
 from sessions_app.protocol import ProtocolError
@@ -21,6 +21,11 @@ from sessions_app.protocol import ProtocolError
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED, CLOSE_KICKED, CLOSE_POLICY = 4401, 4403, 1008
+
+
+def rejoin_cookie_name(code: str) -> str:
+    """The page keeps a student's rejoin token in an HttpOnly cookie per session."""
+    return f"knewit_rejoin_{code}"
 
 
 class RateLimiter:
@@ -48,8 +53,12 @@ class RateLimiter:
 class LiveConsumer(AsyncWebsocketConsumer):
     """One client. Its role in a session (host or player) is set by create, join or resume."""
 
+    fmt = "json"
+
     async def connect(self) -> None:
         params = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        if self.fmt == broadcast.HTML and self.scope["url_route"]["kwargs"]["role"] == "host":
+            params["is_host"] = ["true"]  # a page's host socket is authenticated by its login cookie
         self.host_user = None
         self.role: str | None = None
         self.session_pk: int | None = None
@@ -97,7 +106,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_POLICY)
             return
         try:
-            msg = protocol.parse_message(text_data)
+            msg = self.parse(text_data)
             self.authorise(msg)
         except ProtocolError as exc:
             await self.send_payload(protocol.error(exc.code, exc.message, exc.ref))
@@ -108,6 +117,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except Exception:
             log.exception("handling %s failed", msg.type)
             await self.send_payload(protocol.error("invalid", "The server could not handle that message.", msg.ref))
+
+    def parse(self, text: str) -> protocol.Inbound:
+        return protocol.parse_message(text)
 
     def authorise(self, msg: protocol.Inbound) -> None:
         """Who may send what; the engine checks again that a host owns the session it acts on."""
@@ -230,10 +242,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.role, self.session_pk, self.code = role, session.pk, session.code
         if role == PLAYER:
             self.player_pk, self.player_id = player.pk, player.public_id
-            groups = [broadcast.group_name(session.code, PLAYERS), broadcast.group_name(session.code, PLAYER, player.public_id)]
+            groups = [
+                broadcast.group_name(session.code, PLAYERS, fmt=self.fmt),
+                broadcast.group_name(session.code, PLAYER, player.public_id, fmt=self.fmt),
+            ]
         else:
             self.player_pk = None
-            groups = [broadcast.group_name(session.code, HOST)]
+            groups = [broadcast.group_name(session.code, HOST, fmt=self.fmt)]
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.my_groups = groups
@@ -265,3 +280,45 @@ class LiveConsumer(AsyncWebsocketConsumer):
         host = headers.get(b"host", b"127.0.0.1:8000").decode("latin1")
         scheme = "https" if self.scope.get("scheme") == "wss" else "http"
         return f"{scheme}://{host}"
+
+
+class PageConsumer(LiveConsumer):
+    """The browser pages' socket: the same inbound messages (sent by htmx forms), HTML fragments out.
+
+    It needs no join or resume message: the page's URL names the session, and the login (host) or
+    the rejoin-token cookie (student) says who this is, so a reconnect resumes by itself.
+    """
+
+    fmt = broadcast.HTML
+
+    async def connect(self) -> None:
+        await super().connect()
+        if self.host_user is None and self.scope["url_route"]["kwargs"]["role"] == "host":
+            return
+        code = self.scope["url_route"]["kwargs"]["code"]
+        now = timezone.now()
+        try:
+            if self.scope["url_route"]["kwargs"]["role"] == "host":
+                outcome = await database_sync_to_async(engine.host_resume)(code=code, host=self.host_user, now=now)
+                role, html = HOST, await database_sync_to_async(render.host_page_regions)(outcome.session, now)
+            else:
+                token = self.scope.get("cookies", {}).get(rejoin_cookie_name(code), "")
+                outcome = await database_sync_to_async(engine.player_resume)(code=code, rejoin_token=token, now=now)
+                role = PLAYER
+                html = await database_sync_to_async(render.player_page_regions)(outcome.session, outcome.player, now)
+        except EngineError as exc:
+            await self.send_payload(protocol.error(exc.code, exc.message))
+            await self.close(code=CLOSE_KICKED if exc.code in ("kicked", "forbidden") else 1000)
+            return
+        await self.enter(outcome.session, role, outcome.player)
+        await self.send(text_data=html)
+        await broadcast.dispatch(outcome.events)
+
+    def parse(self, text: str) -> protocol.Inbound:
+        return protocol.parse_form_message(text)
+
+    async def send_payload(self, payload: dict) -> None:
+        """Replies to this socket, as HTML; welcome and pong have no use on a page."""
+        html = render.personal_html(payload)
+        if html:
+            await self.send(text_data=html)

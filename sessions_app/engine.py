@@ -51,6 +51,8 @@ class Push:
     payload: dict
     player_id: str | None = None
     close_code: int | None = None
+    json: bool = True  # protocol clients get it
+    html: bool = True  # browser pages get it (personal pushes: only players who joined from the page)
 
 
 @dataclass(frozen=True)
@@ -271,8 +273,9 @@ def player_kick(*, session_pk: int, host, player_id: str) -> Outcome:
 
 
 def player_join(
-    *, code: str, raw_name: str, password: str | None, requested_id: str | None, msg_id: str | None, now: datetime
-) -> Outcome:
+    *, code: str, raw_name: str, password: str | None, requested_id: str | None, msg_id: str | None,
+    now: datetime, via_browser: bool = False,
+) -> Outcome:  # fmt: skip
     """Join an open session by code; the rejoin token is returned here once and stored hashed."""
     name = clean_name(raw_name)
     name_key = name.casefold()
@@ -287,7 +290,7 @@ def player_join(
         if prior is not None:
             return _rejoin_duplicate(session, prior, now)
         _check_can_join(session, name_key, password)
-        player, token = _create_player(session, name, name_key, requested_id, now)
+        player, token = _create_player(session, name, name_key, requested_id, now, via_browser)
         reply = protocol.session_joined(
             session_id=session.code, player_id=player.public_id, name=player.name, rejoin_token=token
         )
@@ -311,14 +314,16 @@ def _check_can_join(session: GameSession, name_key: str, password: str | None) -
         raise EngineError("full", "This game is full.")
 
 
-def _create_player(session: GameSession, name: str, name_key: str, requested_id: str | None, now: datetime):
+def _create_player(
+    session: GameSession, name: str, name_key: str, requested_id: str | None, now: datetime, via_browser: bool
+):
     token = new_secret()
     public_id = requested_id if valid_player_id(requested_id) else new_player_id()
     if session.players.filter(public_id=public_id).exists():
         public_id = new_player_id()
     player = Player.objects.create(
         session=session, public_id=public_id, name=name, name_key=name_key,
-        rejoin_token_hash=hash_secret(token), last_seen=now,
+        rejoin_token_hash=hash_secret(token), last_seen=now, via_browser=via_browser,
     )  # fmt: skip
     return player, token
 
@@ -470,8 +475,16 @@ def _advance(session: GameSession, now: datetime) -> list:
 
 def _finish(session: GameSession, now: datetime) -> list:
     GameSession.objects.filter(pk=session.pk).update(state=State.FINISHED, finished_at=now, advance_at=None)
-    payload = protocol.quiz_finished(leaderboard=selectors.leaderboard(session))
-    return [Push(session.code, ALL, payload), Refresh(session.pk, session.code, "lobby")]
+    board = selectors.leaderboard(session)
+    pushes = [Push(session.code, ALL, protocol.quiz_finished(leaderboard=board))]
+    # Protocol clients find themselves in the leaderboard; a page is told its own final rank.
+    on_pages = set(session.players.filter(via_browser=True, kicked=False).values_list("public_id", flat=True))
+    pushes += [
+        Push(session.code, PLAYER, {"type": "final.rank", **entry}, player_id=entry["player_id"], json=False)
+        for entry in board
+        if entry["player_id"] in on_pages
+    ]
+    return [*pushes, Refresh(session.pk, session.code, "lobby")]
 
 
 def question_close(*, session_pk: int, index: int, now: datetime, announce: bool = True) -> Outcome:
@@ -567,7 +580,7 @@ def _reveal(session: GameSession, index: int) -> list[Push]:
     question = session.current_question
     correct_idx = next(i for i, ok in enumerate(question.choices.values_list("is_correct", flat=True)) if ok)
     bins = selectors.bins(session, index, question.choices.count())
-    ranked = list(selectors.ranked_players(session).only("public_id", "name", "score", "correct_count"))
+    ranked = list(selectors.ranked_players(session).only("public_id", "name", "score", "correct_count", "via_browser"))
     results = protocol.question_results(
         question_num=index + 1, correct_idx=correct_idx, bins=bins, leaderboard=selectors.entries(ranked[:10])
     )
@@ -583,7 +596,7 @@ def _reveal(session: GameSession, index: int) -> list[Push]:
         payload = protocol.answer_result(
             question_num=index + 1, correct=correct, points=points, score=player.score, rank=rank
         )
-        pushes.append(Push(session.code, PLAYER, payload, player_id=player.public_id))
+        pushes.append(Push(session.code, PLAYER, payload, player_id=player.public_id, html=player.via_browser))
     return pushes
 
 

@@ -214,14 +214,33 @@ def ref_of(msg_type: Any, msg_id: Any) -> dict:
     return ref
 
 
-def parse_message(text: str) -> Inbound:
-    """Parse one text frame into its message dataclass, or raise ProtocolError."""
+def _load(text: str) -> dict:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
         raise ProtocolError("bad_json", "The frame is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", "A frame must be a JSON object.")
+    return data
+
+
+def parse_message(text: str) -> Inbound:
+    """Parse one text frame into its message dataclass, or raise ProtocolError."""
+    return parse_data(_load(text))
+
+
+def parse_form_message(text: str) -> Inbound:
+    """A message from an htmx form on a page: the same messages, but form values arrive as strings."""
+    data = _load(text)
+    cls = MESSAGE_TYPES.get(data.get("type")) if isinstance(data.get("type"), str) else None
+    for name, check in cls.fields.items() if cls else ():
+        value = data.get(name)
+        if isinstance(check, Int) and isinstance(value, str) and re.fullmatch(r"-?\d{1,10}", value):
+            data[name] = int(value)
+    return parse_data(data)
+
+
+def parse_data(data: dict) -> Inbound:
     msg_type, msg_id = data.get("type"), data.get("msg_id")
     ref = ref_of(msg_type, msg_id)
     if not isinstance(msg_type, str):

@@ -14,7 +14,6 @@ import weakref
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
@@ -98,9 +97,8 @@ async def _flush_after(delay: float, refresh: Refresh) -> None:
     except Exception:
         log.exception("refresh of %s failed", refresh)
         return
-    layer = get_channel_layer()
     for audience, payload in frames:
-        await layer.group_send(broadcast.group_name(refresh.code, audience), broadcast.frame(payload))
+        await broadcast.send_to_audience(refresh.code, audience, payload)
 
 
 def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict]]:

@@ -1,20 +1,118 @@
-"""Pages of the live quiz: the join form, the host dashboard and the live views."""
+"""Pages of the live quiz: joining, the student's phone view, the host dashboard and live view."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import segno
+from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from quizzes_app.hosts import is_host
+from sessions_app import broadcast, engine, pages, selectors
+from sessions_app.consumers import rejoin_cookie_name
+from sessions_app.forms import JoinForm, StartSessionForm
+from sessions_app.models import GameSession, Player, hash_secret
+from sessions_app.reports import past_sessions_for
+
+REJOIN_COOKIE_AGE = timedelta(hours=12)
 
 
-def join(request: HttpRequest) -> HttpResponse:
-    """The student's front door: Game PIN and nickname."""
-    return render(request, "sessions/join.html", {})
+def join(request: HttpRequest, code: str | None = None) -> HttpResponse:
+    """The student's front door: Game PIN and nickname; errors keep what was typed."""
+    if request.method == "POST":
+        form = JoinForm(request.POST)
+        if form.is_valid():
+            return _join(request, form)
+    else:
+        form = JoinForm(initial={"code": code} if code else None)
+    return render(request, "sessions/join.html", {"form": form})
+
+
+def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
+    code = form.cleaned_data["code"]
+    try:
+        outcome = engine.player_join(
+            code=code, raw_name=form.cleaned_data["nickname"], password=form.cleaned_data["password"],
+            requested_id=None, msg_id=None, now=timezone.now(), via_browser=True,
+        )  # fmt: skip
+    except engine.EngineError as exc:
+        form.add_error("code" if exc.code in ("not_found", "wrong_state", "locked", "full") else "nickname", exc.message)
+        return render(request, "sessions/join.html", {"form": form}, status=400)
+    async_to_sync(broadcast.dispatch)(outcome.events)
+    response = redirect("play", code=code)
+    response.set_cookie(
+        rejoin_cookie_name(code), outcome.reply["rejoin_token"], max_age=int(REJOIN_COOKIE_AGE.total_seconds()),
+        httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE,
+    )  # fmt: skip
+    return response
+
+
+def play(request: HttpRequest, code: str) -> HttpResponse:
+    """The student's live view; without a valid rejoin cookie, back to the join form."""
+    token = request.COOKIES.get(rejoin_cookie_name(code), "")
+    player = (
+        Player.objects.select_related("session__quiz", "session__current_question__quiz")
+        .filter(session__code=code, rejoin_token_hash=hash_secret(token))
+        .order_by("-session__created_at")
+        .first()
+    ) if token else None  # fmt: skip
+    if player is None:
+        return redirect("join_code", code=code)
+    context = pages.player_view(player.session, player, timezone.now())
+    return render(request, "sessions/play.html", {**context, "player": player, "code": code})
 
 
 @login_required
 def host_dashboard(request: HttpRequest) -> HttpResponse:
-    """My quizzes and my past sessions."""
-    quizzes = request.user.quizzes.all()
-    sessions = request.user.game_sessions.select_related("quiz")[:50]
-    return render(request, "sessions/host_dashboard.html", {"quizzes": quizzes, "sessions": sessions})
+    """My quizzes with a start form each, and my past sessions."""
+    if not is_host(request.user):
+        raise PermissionDenied("Only hosts have a dashboard.")
+    quizzes = selectors.quizzes_for_host(request.user).filter(owner=request.user)
+    context = {
+        "quizzes": quizzes,
+        "start_form": StartSessionForm(initial={"max_players": 2000}),
+        "past_sessions": past_sessions_for(request.user),
+    }
+    return render(request, "sessions/host_dashboard.html", context)
+
+
+@login_required
+@require_POST
+def session_start(request: HttpRequest) -> HttpResponse:
+    """Open a session for one of my quizzes and go to its live page."""
+    if not is_host(request.user):
+        raise PermissionDenied("Only hosts can start sessions.")
+    form = StartSessionForm(request.POST)
+    if not form.is_valid():
+        return render(request, "sessions/host_dashboard.html", {
+            "quizzes": selectors.quizzes_for_host(request.user).filter(owner=request.user),
+            "start_form": form, "past_sessions": past_sessions_for(request.user),
+        }, status=400)  # fmt: skip
+    site_url = request.build_absolute_uri("/").rstrip("/")
+    try:
+        outcome = engine.session_create(
+            host=request.user, quiz_id=form.cleaned_data["quiz_id"], raw_settings=form.settings(), site_url=site_url
+        )
+    except engine.EngineError as exc:
+        raise PermissionDenied(exc.message) from None
+    return redirect("host_session", code=outcome.session.code)
+
+
+@login_required
+def host_session(request: HttpRequest, code: str) -> HttpResponse:
+    """The host's live view: PIN and QR code, lobby, controls, histogram, leaderboard."""
+    session = selectors.session_for_host(request.user, code)
+    if session.state == GameSession.State.FINISHED and session.closed_at:
+        return redirect("session_results", code=code)
+    join_url = request.build_absolute_uri(reverse("join_code", kwargs={"code": code}))
+    qr_svg = segno.make(join_url, error="m").svg_inline(scale=6, dark="#1b1b1f", light="#ffffff", title="QR code of the join link")
+    context = {**pages.host_view(session, timezone.now()), "join_url": join_url, "qr_svg": qr_svg, "code": code}
+    return render(request, "sessions/host_session.html", context)

@@ -1,0 +1,523 @@
+"""Run the Knewit benchmark: start Daphne(s), drive one session with bench/loadgen.py, report.
+
+    python bench/run.py --students 2000 --questions 3               # one Daphne, SQLite, in-memory layer
+    python bench/run.py --students 4000 --workers 4 --layer pubsub  # 4 Daphnes, PostgreSQL, Redis
+    python bench/run.py --url ws://127.0.0.1:8000/ws --token T      # a server that is already running
+
+It prints a table, checks the targets of issue #6, and inserts the run at the top of
+bench/RESULTS.md (--no-write to skip). Everything it starts listens on 127.0.0.1 and is stopped
+when it ends, also on errors and after --max-seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from importlib import metadata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_PY = REPO / ".venv" / "bin" / "python"
+DAPHNE = REPO / ".venv" / "bin" / "daphne"
+RESULTS = REPO / "bench" / "RESULTS.md"
+MARKER = "<!-- runs: newest first; bench/run.py inserts each run below this line -->"
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/knewit_bench"
+DEFAULT_SQLITE = "sqlite:////tmp/knewit-bench.sqlite3"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/5"
+
+try:
+    import websockets  # noqa: F401
+except ImportError:  # run with the system python: use the project's venv
+    if VENV_PY.exists() and Path(sys.executable).resolve() != VENV_PY.resolve():
+        os.execv(str(VENV_PY), [str(VENV_PY), *sys.argv])
+    raise
+
+sys.path.insert(0, str(REPO))
+from bench import loadgen  # noqa: E402
+
+# --- servers ----------------------------------------------------------------------------------
+
+
+def free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def server_env(database_url: str, redis_url: str | None, layer: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "KNEWIT_CHANNEL_LAYER")}
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SETTINGS_MODULE="knewit.settings",
+        DJANGO_DEBUG="0",
+        PYTHONUNBUFFERED="1",
+    )
+    env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
+    if redis_url:
+        env.update(REDIS_URL=redis_url, KNEWIT_CHANNEL_LAYER=layer)
+    return env
+
+
+def manage(env: dict, *args: str, timeout: float = 300) -> str:
+    out = subprocess.run(
+        [str(VENV_PY), "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
+def prepare_database(database_url: str, env: dict) -> None:
+    """A fresh database for each run: the SQLite file removed, or the PostgreSQL database recreated."""
+    if database_url.startswith("sqlite:///"):
+        path = database_url[len("sqlite:///") :]
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(path + suffix).unlink(missing_ok=True)
+    elif database_url.startswith(("postgres://", "postgresql://")):
+        from urllib.parse import urlparse
+
+        u = urlparse(database_url)
+        name = u.path.lstrip("/")
+        base = ["psql", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or "postgres"]
+        base += ["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c"]
+        subprocess.run([*base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=True, timeout=60)
+        subprocess.run([*base, f'CREATE DATABASE "{name}"'], check=True, timeout=60)
+    manage(env, "migrate", "--noinput")
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"daphne on port {port} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:  # noqa: S310
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"daphne on port {port} not ready after {timeout} s")
+
+
+class Servers:
+    """K Daphne processes; a context manager that always stops them."""
+
+    def __init__(self, ports: list[int], env: dict, log_dir: Path, verbosity: int = 0):
+        self.ports, self.env, self.log_dir, self.verbosity = ports, env, log_dir, verbosity
+        self.procs: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+
+    def __enter__(self) -> Servers:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for port in self.ports:
+                log = self.log_dir / f"daphne-{port}.log"
+                self.logs.append(log)
+                with open(log, "wb") as fh:
+                    self.procs.append(
+                        subprocess.Popen(
+                            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "-v", str(self.verbosity),
+                             "knewit.asgi:application"],
+                            cwd=REPO, env=self.env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+                        )  # fmt: skip
+                    )
+            for port, proc in zip(self.ports, self.procs, strict=True):
+                wait_ready(port, proc)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def log_problems(self) -> dict:
+        """Tracebacks and error lines the servers logged during the run."""
+        found = {}
+        for log in self.logs:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            found[log.name] = {
+                "tracebacks": text.count("Traceback (most recent call last)"),
+                "error_lines": sum(1 for line in text.splitlines() if "ERROR" in line or "Exception" in line),
+            }
+        return found
+
+
+class Profiler:
+    """py-spy record on each server (collapsed stacks), stopped with SIGINT so it writes its file."""
+
+    def __init__(self, out_dir: str | None, pids: list[int], rate: int = 50):
+        self.out_dir, self.pids, self.rate = out_dir, pids, rate
+        self.procs: list[subprocess.Popen] = []
+        self.files: list[str] = []
+
+    def __enter__(self) -> Profiler:
+        if not self.out_dir:
+            return self
+        pyspy = REPO / ".venv" / "bin" / "py-spy"
+        Path(self.out_dir).mkdir(parents=True, exist_ok=True)
+        for pid in self.pids:
+            out = str(Path(self.out_dir) / f"daphne-{pid}.txt")
+            self.files.append(out)
+            self.procs.append(
+                subprocess.Popen(
+                    [str(pyspy), "record", "--pid", str(pid), "--format", "raw", "--rate", str(self.rate),
+                     "--nonblocking", "-o", out],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def service_cpu() -> dict[str, float]:
+    """CPU seconds of every postgres and redis-server process on the box (shared with others)."""
+    totals = {"postgres": 0.0, "redis-server": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm in totals:
+            totals[comm] += loadgen.proc_cpu_seconds(int(entry)) or 0.0
+    return totals
+
+
+# --- machine and targets -------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    mem_kb = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    model = ""
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    versions = {}
+    for pkg in ("Django", "channels", "daphne", "channels-redis", "Twisted", "autobahn", "websockets", "psycopg"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "-"
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench", ":!tests/test_bench_smoke.py"],
+        cwd=REPO, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "versions": versions,
+        "git": git + (" + uncommitted app changes" if dirty else ""),
+        "nofile": loadgen.raise_nofile_limit(),
+    }
+
+
+def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, passed) for issue #6's targets; None: not measured."""
+    n = res["config"]["students"]
+    qs = res["questions"]
+    j = res["join"]
+    rows = []
+    rows.append(
+        (f"{n} students join, 0 failures, within 20 s", f"{j['ok']}/{n} joined in {j['seconds']} s, {j['failed']} failed",
+         j["failed"] == 0 and j["ok"] == n and j["seconds"] is not None and j["seconds"] <= 20)
+    )  # fmt: skip
+    limit = 250 if workers == 1 else 1000
+    missing = sum(n - q["received"] for q in qs)
+    rows.append(
+        (f"question broadcast p99 <= {limit} ms", f"p99 {res['bcast_p99_ms']} ms, max {res['bcast_max_ms']} ms, {missing} missed",
+         res["bcast_p99_ms"] is not None and res["bcast_p99_ms"] <= limit and missing == 0)
+    )  # fmt: skip
+    exact = all(
+        q["acked"] == n and q["results_sum"] == n and q["recorded_twice"] == 0 and q["dup_bad"] == 0
+        and q["results_bins"] == q["expected_bins"] and (q.get("db_rows") is None or q["db_rows"] == n)
+        for q in qs
+    )  # fmt: skip
+    last = max((q["last_ack_after_send_s"] or 1e9) for q in qs) if qs else None
+    db = [q.get("db_rows") for q in qs]
+    rows.append(
+        (f"{n} answers within 5 s recorded exactly once, duplicates flagged",
+         f"acked {[q['acked'] for q in qs]}, results {[q['results_sum'] for q in qs]}, db {db}, "
+         f"dup ok {sum(q['dup_ok'] for q in qs)}/{sum(q['dup_expected'] for q in qs)}; last ack {last} s after send",
+         exact and last is not None and last <= 5.0)
+    )  # fmt: skip
+    hist = [q["histogram_full_after_last_ack_ms"] for q in qs]
+    rows.append(
+        ("host histogram shows all answers <= 250 ms after the last", f"{hist} ms",
+         all(h is not None and h <= 250 for h in hist))
+    )  # fmt: skip
+    rows.append(
+        ("<= 10 host messages per second", f"peak {res['host_peak_per_s']} in any 1 s (lobby {res['host_peak_per_s_lobby']})",
+         res["host_peak_per_s"] <= 10)
+    )  # fmt: skip
+    per_q = [q["msgs_open"] for q in qs]
+    rows.append(
+        (f"messages per question <= N + 50 = {n + 50} (open phase, besides acks/pings)",
+         f"{per_q}; reveal phase {[q['msgs_reveal'] for q in qs]}", all(m <= n + 50 for m in per_q))
+    )  # fmt: skip
+    return rows
+
+
+# --- reporting ---------------------------------------------------------------------------------
+
+
+def mark(ok: bool | None) -> str:
+    return "-" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def render(res: dict, info: dict, setup: dict, rows: list, extra: dict) -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    c = res["config"]
+    title = (
+        f"## {now}: {c['students']} students, {c['questions']} questions, {setup['workers']} worker(s), "
+        f"{setup['database']}, {setup['layer']}"
+    )
+    if setup.get("label"):
+        title += f" ({setup['label']})"
+    lines = [title, ""]
+    lines.append(f"- command: `{setup['command']}`")
+    lines.append(
+        f"- machine: {info['nproc']} cores ({info['cpu']}), {info['ram_gb']} GB RAM, Linux {info['kernel']}, "
+        f"Python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+    )
+    lines.append(f"- app at {info['git']}; load generator on the same box: {c['procs']} student processes + 1 host process")
+    lines.append(
+        f"- settings: window {c['window']} s, duplicates {c['dup_fraction']:.0%}, {c['options']} options, "
+        f"question time limit {c['time_limit']} s (the host ends each question), join msg_id {c['join_msg_id']}"
+    )
+    lines.append("")
+    lines.append("| target | measured | result |")
+    lines.append("| --- | --- | --- |")
+    for name, value, ok in rows:
+        lines.append(f"| {name} | {value} | {mark(ok)} |")
+    cpu = res["server_cpu_s"]
+    lines.append("")
+    lines.append(
+        f"Server CPU {cpu['total']} s over {res['wall_s']} s of load (connect {cpu['connect']}, join {cpu['join']}, "
+        f"per question {cpu['questions']}); peak RSS {res['server_peak_rss_mb']} MB; load generator CPU "
+        f"{res['loadgen_cpu_s']} s; PostgreSQL/Redis CPU {extra.get('service_cpu')}."
+    )
+    if extra.get("log_problems"):
+        lines.append(f"Server logs: {extra['log_problems']}.")
+    if extra.get("db"):
+        lines.append(f"Database check: {extra['db']}.")
+    lines.append("")
+    lines.append("```")
+    lines += loadgen.summary_lines(res)
+    lines.append("```")
+    lines.append("")
+    return "\n".join(lines)
+
+
+HEADER = """# Knewit benchmark results
+
+Written by `bench/run.py` (load generator: `bench/loadgen.py`). Each run starts its own Daphne(s)
+on 127.0.0.1 with a fresh database, drives one session (one host, N students, Q questions), and
+inserts its figures below, newest first. Everything runs on one machine: the load generator's own
+CPU use competes with the server's, which is part of the measurement.
+
+How the figures are taken:
+
+- join time: first `session.join` sent to the last `session.joined` received (sockets are opened and
+  welcomed before, and that time is shown separately as "connect");
+- broadcast latency: host's send of `quiz.start`/`question.next` to each student's receipt of
+  `question.next` (`time.time()` in every process; all on one box);
+- answer ack: a student's send of `answer.submit` to its `answer.recorded`; 5% of the students send
+  the same frame twice with the same msg_id and must get `duplicate: true` for the second;
+- recorded exactly once: acknowledgements, the `question.results` bins (also compared option by
+  option with what the students chose) and the Answer rows in the database all equal N;
+- histogram delay: the host's first `histogram` with `answered` equal to the acknowledged answers,
+  minus the last acknowledgement's arrival;
+- host messages per second: the most frames the host received in any sliding 1-second window;
+- messages per question: frames received by all clients from `question.next` until `question.results`
+  ("open phase"), not counting `answer.recorded` and the 20-second `ping`; the reveal phase
+  (`question.results`, each player's `answer.result`, lobby updates) is shown beside it;
+- server CPU: utime+stime of the Daphne processes from /proc; peak RSS: VmHWM.
+
+"""
+
+
+def write_results(section: str, path: Path = RESULTS) -> None:
+    text = path.read_text() if path.exists() else ""
+    if MARKER not in text:
+        text = HEADER + MARKER + "\n\n"
+    head, tail = text.split(MARKER, 1)
+    path.write_text(head + MARKER + "\n\n" + section + "\n" + tail.lstrip("\n"))
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--students", type=int, default=2000)
+    p.add_argument("--questions", type=int, default=3)
+    p.add_argument("--procs", type=int, default=2, help="student processes of the load generator")
+    p.add_argument("--window", type=float, default=3.0, help="students answer at random within this many seconds")
+    p.add_argument("--dup-fraction", type=float, default=0.05)
+    p.add_argument("--workers", type=int, default=1, help="Daphne processes (more than 1 needs Redis and PostgreSQL)")
+    p.add_argument("--layer", choices=("core", "pubsub"), default="core", help="channels-redis layer with --workers > 1")
+    p.add_argument("--database-url", help=f"default: {DEFAULT_SQLITE} (1 worker) or {DEFAULT_PG}")
+    p.add_argument("--redis-url", help=f"default: none for 1 worker (in-memory layer), {DEFAULT_REDIS} for more")
+    p.add_argument("--url", help="drive an existing server at ws://HOST:PORT/ws instead of starting one")
+    p.add_argument("--student-url", action="append", default=[], help="with --url: spread students over these")
+    p.add_argument("--token", help="with --url: a host API token")
+    p.add_argument("--server-pid", type=int, action="append", default=[], help="with --url: read CPU/RSS of these")
+    p.add_argument("--py-spy", metavar="DIR", help="profile each Daphne with py-spy into DIR (collapsed stacks)")
+    p.add_argument("--join-msg-id", action="store_true", help="students send a msg_id with session.join")
+    p.add_argument("--label", default="", help="a note for the RESULTS.md heading")
+    p.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
+    p.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
+    p.add_argument("--max-seconds", type=int, default=900, help="hard stop for the whole run")
+    p.add_argument("--log-dir", default="/tmp/knewit-bench-logs")
+    return p.parse_args(argv)
+
+
+def db_check(env: dict, session_id: str | None) -> dict | None:
+    if not session_id:
+        return None
+    out = subprocess.run(
+        [str(VENV_PY), str(REPO / "bench" / "dbcheck.py"), session_id],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def attach_db(res: dict, db: dict | None) -> None:
+    if not db or not db.get("found"):
+        return
+    for q in res["questions"]:
+        q["db_rows"] = db["answers_per_question"].get(q["q"], 0)
+
+
+def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
+    """Run once; returns (figures, machine, setup, target rows)."""
+    cfg_kw = dict(
+        students=args.students, questions=args.questions, procs=args.procs, window=args.window,
+        dup_fraction=args.dup_fraction, join_msg_id=args.join_msg_id,
+    )  # fmt: skip
+    extra: dict = {}
+    if args.url:
+        if not args.token:
+            raise SystemExit("--url needs --token")
+        env = server_env(args.database_url, None, args.layer) if args.database_url else None
+        setup = {"workers": len(set([args.url, *args.student_url])), "database": "existing server",
+                 "layer": "existing server", "label": args.label}  # fmt: skip
+        cfg = loadgen.Config(url=args.url, token=args.token, student_urls=args.student_url,
+                             server_pids=args.server_pid, **cfg_kw)  # fmt: skip
+        res = loadgen.run_load(cfg)
+        if env:
+            extra["db"] = db_check(env, res["session_id"])
+    else:
+        if args.workers > 1 and not args.redis_url:
+            args.redis_url = DEFAULT_REDIS
+        database_url = args.database_url or (DEFAULT_PG if args.workers > 1 else DEFAULT_SQLITE)
+        if args.workers > 1 and database_url.startswith("sqlite"):
+            raise SystemExit("several workers need PostgreSQL (SQLite is one file on one box, but say so)")
+        env = server_env(database_url, args.redis_url, args.layer)
+        prepare_database(database_url, env)
+        token = manage(env, "host_token", "benchhost").strip().splitlines()[-1]
+        ports = free_ports(args.workers)
+        urls = [f"ws://127.0.0.1:{port}/ws" for port in ports]
+        vendor = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+        setup = {
+            "workers": args.workers, "database": vendor,
+            "layer": f"channels-redis {args.layer}" if args.redis_url else "in-memory layer", "label": args.label,
+        }  # fmt: skip
+        with Servers(ports, env, Path(args.log_dir)) as servers:
+            cfg = loadgen.Config(url=urls[0], token=token, student_urls=urls, server_pids=servers.pids, **cfg_kw)
+            before = service_cpu()
+            with Profiler(args.py_spy, servers.pids):
+                res = loadgen.run_load(cfg)
+            after = service_cpu()
+            extra["service_cpu"] = {k: round(after[k] - before[k], 1) for k in after}
+            extra["log_problems"] = servers.log_problems()
+        extra["db"] = db_check(env, res["session_id"])
+    attach_db(res, extra.get("db"))
+    setup["command"] = "python bench/run.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python bench/run.py"
+    res["extra"] = extra
+    return res, machine(), setup, targets(res, setup["workers"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def timeout(*_):
+        raise TimeoutError(f"bench/run.py stopped after --max-seconds {args.max_seconds}")
+
+    signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(args.max_seconds)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        res, info, setup, rows = execute(args)
+    finally:
+        signal.alarm(0)
+    print("\n".join(loadgen.summary_lines(res)))
+    print()
+    for name, value, ok in rows:
+        print(f"{mark(ok):4}  {name}: {value}")
+    if res["extra"].get("db"):
+        print(f"database: {res['extra']['db']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"figures": res, "machine": info, "setup": setup}, indent=1, default=str))
+    if not args.no_write:
+        write_results(render(res, info, setup, rows, res["extra"]))
+        print(f"\nwritten to {RESULTS.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Forms of the pages: joining a game and starting a session."""
+
+from __future__ import annotations
+
+from django import forms
+
+from sessions_app.engine import NAME_MAX
+
+
+class JoinForm(forms.Form):
+    code = forms.RegexField(
+        label="Game PIN",
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": "A Game PIN is 6 digits."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 6, "pattern": r"\d{6}"}),
+    )
+    nickname = forms.CharField(
+        label="Nickname", max_length=NAME_MAX, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "nickname", "maxlength": NAME_MAX}),
+    )  # fmt: skip
+    password = forms.CharField(
+        label="Game password (only if the host set one)", required=False, max_length=128,
+        widget=forms.PasswordInput(render_value=True),
+    )  # fmt: skip
+
+    def clean_code(self) -> str:
+        return self.cleaned_data["code"].strip()
+
+
+class StartSessionForm(forms.Form):
+    quiz_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    show_live_results = forms.BooleanField(label="Show live results to students", required=False)
+    auto_advance = forms.BooleanField(label="Move on automatically after each reveal", required=False)
+    max_players = forms.IntegerField(label="Max players", min_value=1, max_value=10_000, initial=2000)
+    password = forms.CharField(label="Password (optional)", required=False, max_length=128)
+
+    def settings(self) -> dict:
+        data = self.cleaned_data
+        return {key: data[key] for key in ("show_live_results", "auto_advance", "max_players", "password")}

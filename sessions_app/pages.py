@@ -1,0 +1,116 @@
+"""What the browser pages show, read from the database: the same context serves a page load and a push."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sessions_app import selectors
+from sessions_app.models import Answer, GameSession, Player
+
+State = GameSession.State
+
+# Every option has a colour AND a shape, so colour-blind students can tell them apart.
+OPTION_SHAPES = ["triangle", "diamond", "circle", "square", "star", "hexagon"]
+SHAPE_GLYPHS = {"triangle": "▲", "diamond": "◆", "circle": "●", "square": "■", "star": "★", "hexagon": "⬢"}
+
+
+def option_views(texts: list[str], *, bins: list[int] | None = None, correct_idx: int | None = None) -> list[dict]:
+    """Options with their index, shape, glyph and, when known, count and correctness."""
+    top = max(bins or [0]) or 1
+    return [
+        {
+            "idx": i,
+            "text": text,
+            "shape": OPTION_SHAPES[i % len(OPTION_SHAPES)],
+            "glyph": SHAPE_GLYPHS[OPTION_SHAPES[i % len(OPTION_SHAPES)]],
+            "count": bins[i] if bins else 0,
+            "bar": round(100 * (bins[i] if bins else 0) / top),
+            "correct": correct_idx == i,
+        }
+        for i, text in enumerate(texts)
+    ]
+
+
+def _question(session: GameSession, now: datetime) -> dict | None:
+    """The current question as the page shows it; `correct_idx` only once it has been revealed."""
+    question = session.current_question
+    if question is None or session.state not in (State.QUESTION, State.RESULTS):
+        return None
+    choices = list(question.choices.order_by("order", "pk").values_list("text", "is_correct"))
+    revealed = session.state == State.RESULTS
+    correct_idx = next(i for i, (_, ok) in enumerate(choices) if ok) if revealed else None
+    left_ms = int((session.question_deadline - now).total_seconds() * 1000) if session.state == State.QUESTION else 0
+    return {
+        "num": session.question_index + 1,
+        "total": len(selectors.question_ids(session.quiz_id)),
+        "prompt": question.prompt,
+        "texts": [text for text, _ in choices],
+        "time_limit": question.effective_time_limit,
+        "time_left_ms": max(0, left_ms),
+        "correct_idx": correct_idx,
+    }
+
+
+def host_view(session: GameSession, now: datetime) -> dict:
+    """Everything on the host's live page."""
+    players = selectors.lobby_players(session, now)
+    question = _question(session, now)
+    bins = selectors.bins(session, session.question_index, len(question["texts"])) if question else []
+    ranking = selectors.leaderboard(session) if session.state == State.FINISHED else []
+    return {
+        "session": session,
+        "state": session.state,
+        "locked": session.locked,
+        "players": players,
+        "count": len(players),
+        "question": question,
+        "options": option_views(question["texts"], bins=bins, correct_idx=question["correct_idx"]) if question else [],
+        "answered": sum(bins),
+        "leaderboard": selectors.leaderboard(session, limit=10) if session.revealed_count else [],
+        "podium": ranking[:3],
+        "ranking": ranking,
+    }
+
+
+def players_view(session: GameSession, now: datetime) -> dict:
+    """What every player's page shows alike (pushed once to all of them)."""
+    question = _question(session, now) if session.state == State.QUESTION else None
+    live = selectors.histogram_payload(session) if question and selectors.shows_live_results(session) else None
+    return {
+        "session": session,
+        "state": session.state,
+        "count": selectors.player_count(session),
+        "question": question,
+        "options": option_views(question["texts"], bins=live["bins"] if live else None) if question else [],
+        "live": live,
+        "stage": {State.LOBBY: "lobby", State.QUESTION: "question", State.RESULTS: "wait", State.FINISHED: "finished"}[
+            session.state
+        ],
+    }
+
+
+def player_view(session: GameSession, player: Player, now: datetime) -> dict:
+    """One player's whole page, as after a reload: their answer, their last result, their rank."""
+    context = players_view(session, now)
+    context["you"] = {"name": player.name, "score": player.score, "rank": selectors.rank_of(session, player)}
+    if session.state == State.QUESTION:
+        mine = Answer.objects.filter(player=player, question_index=session.question_index).first()
+        if mine is not None:
+            context.update(stage="locked", answered_idx=mine.choice_idx)
+    elif session.state == State.RESULTS:
+        mine = Answer.objects.filter(player=player, question_index=session.question_index).first()
+        context.update(
+            stage="result",
+            result={
+                "correct": bool(mine and mine.correct),
+                "points": mine.points if mine else 0,
+                "score": player.score,
+                "rank": context["you"]["rank"],
+                "answered": mine is not None,
+            },
+        )
+    elif session.state == State.FINISHED:
+        context.update(stage="finished", final=context["you"])
+    if player.kicked:
+        context["stage"] = "kicked"
+    return context

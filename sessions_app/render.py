@@ -1,0 +1,97 @@
+"""HTML for the browser pages: each pushed region is one partial, rendered once per event and audience."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from sessions_app import pages
+from sessions_app.engine import ALL, HOST, PLAYERS, Push
+from sessions_app.models import GameSession
+
+# Which page regions an event changes. Each region is templates/sessions/partials/_<name>.html.
+HOST_REGIONS = {
+    "lobby.update": ("host_lobby", "host_controls"),
+    "quiz.loaded": ("host_stage", "host_controls"),
+    "question.next": ("host_stage", "histogram", "host_controls"),
+    "histogram": ("histogram",),
+    "question.results": ("host_stage", "histogram", "leaderboard", "host_controls"),
+    "quiz.finished": ("host_stage", "histogram", "leaderboard", "host_controls"),
+    "session.closed": ("host_stage", "host_controls"),
+}
+PLAYERS_REGIONS = {
+    "lobby.update": ("player_count",),
+    "question.next": ("player_stage",),
+    "histogram": ("player_live",),
+    "quiz.finished": ("player_stage",),
+    "session.closed": ("player_stage",),
+}
+
+
+def regions(names: tuple[str, ...], context: dict) -> str:
+    """Render page regions for an out-of-band swap."""
+    context = {**context, "oob": True}
+    return "".join(render_to_string(f"sessions/partials/_{name}.html", context) for name in names)
+
+
+def _session(code: str) -> GameSession | None:
+    qs = GameSession.objects.select_related("quiz", "current_question__quiz").filter(code=code)
+    return qs.order_by("-created_at").first()
+
+
+def push_html(push: Push) -> list[tuple[str, str]]:
+    """(audience, html) pairs for a broadcast; reads the session once. Runs in the database thread."""
+    msg_type = push.payload["type"]
+    wanted = []
+    if push.audience in (ALL, HOST) and msg_type in HOST_REGIONS:
+        wanted.append((HOST, HOST_REGIONS[msg_type]))
+    if push.audience in (ALL, PLAYERS) and msg_type in PLAYERS_REGIONS:
+        wanted.append((PLAYERS, PLAYERS_REGIONS[msg_type]))
+    if not wanted:
+        return []
+    session = _session(push.code)
+    if session is None:
+        return []
+    now = timezone.now()
+    html = []
+    for audience, names in wanted:
+        context = pages.host_view(session, now) if audience == HOST else pages.players_view(session, now)
+        if msg_type == "session.closed":
+            context["stage"] = "closed"
+        html.append((audience, regions(names, context)))
+    return html
+
+
+def personal_html(payload: dict) -> str | None:
+    """One player's own stage, from the payload alone (no database): results, rank, kicked, replies."""
+    msg_type = payload["type"]
+    if msg_type == "answer.result":
+        context = {"stage": "result", "result": payload}
+    elif msg_type == "final.rank":
+        context = {"stage": "finished", "final": payload}
+    elif msg_type == "answer.recorded":
+        idx = payload["answer_idx"]
+        shape = pages.OPTION_SHAPES[idx % len(pages.OPTION_SHAPES)]
+        context = {"stage": "locked", "answered_idx": idx, "shape": shape, "glyph": pages.SHAPE_GLYPHS[shape]}
+    elif msg_type == "kicked":
+        context = {"stage": "kicked"}
+    elif msg_type == "session.closed":
+        context = {"stage": "closed"}
+    elif msg_type == "error":
+        return render_to_string("sessions/partials/_toast.html", {"oob": True, "message": payload["message"]})
+    else:
+        return None
+    return regions(("player_stage",), context)
+
+
+HOST_PAGE = ("host_lobby", "host_controls", "host_stage", "histogram", "leaderboard")
+PLAYER_PAGE = ("player_count", "player_stage", "player_live")
+
+
+def host_page_regions(session: GameSession, now) -> str:
+    """Every region of the host page, to redraw it after a (re)connect."""
+    return regions(HOST_PAGE, pages.host_view(session, now))
+
+
+def player_page_regions(session: GameSession, player, now) -> str:
+    return regions(PLAYER_PAGE, pages.player_view(session, player, now))
