@@ -64,3 +64,15 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_async_test_connections(django_db_setup, django_db_blocker):
+    """Async tests reach the database from asgiref's single worker thread; close its connection at the end,
+    or PostgreSQL refuses to drop the test database while it is open."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result()
