@@ -76,3 +76,25 @@ def close_async_test_connections(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@pytest.fixture
+async def connect():
+    """Open clients; at the end close them all and stop this loop's background tasks."""
+    from sessions_app import scheduler
+    from sessions_app.tests.wsclient import Client, open_client
+
+    clients: list[Client] = []
+
+    async def make(query: str = "", headers: list | None = None) -> Client:
+        client = await open_client(query, headers)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        try:
+            await client.close()
+        except Exception:  # already closed by the server
+            pass
+    await scheduler.shutdown()

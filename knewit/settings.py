@@ -127,19 +127,33 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Live quiz tuning.
-KNEWIT = {
+# Live quiz tuning; each can be overridden with KNEWIT_<NAME> in the environment (tests use short timers).
+_KNEWIT_DEFAULTS = {
     "ANSWER_GRACE_S": 0.5,  # network delay forgiven after a question's deadline
     "PUSH_INTERVAL_S": 0.2,  # lobby and histogram pushes are coalesced to this
-    "PING_INTERVAL_S": 20,
-    "PRESENCE_TIMEOUT_S": 50,  # no heartbeat for this long: shown as disconnected
+    "PING_INTERVAL_S": 20.0,
+    "PRESENCE_TIMEOUT_S": 50.0,  # no heartbeat for this long: shown as disconnected
     "SWEEP_INTERVAL_S": 1.0,  # how often a worker looks for expired questions
-    "AUTO_ADVANCE_S": 8,  # pause on the results before the next question, with auto_advance
+    "AUTO_ADVANCE_S": 8.0,  # pause on the results before the next question, with auto_advance
     "MAX_FRAME_BYTES": 4096,
-    "RATE_PER_S": 10,  # sustained messages per second per socket
+    "RATE_PER_S": 10.0,  # sustained messages per second per socket
     "RATE_BURST": 20,
     "RATE_STRIKES_BEFORE_CLOSE": 20,
-    "JOIN_ATTEMPTS_PER_MINUTE": 10,  # wrong PINs per IP
+    "JOIN_ATTEMPTS_PER_MINUTE": 10,  # wrong PINs per client address
+}
+KNEWIT = {
+    name: type(default)(os.environ.get(f"KNEWIT_{name}", default)) for name, default in _KNEWIT_DEFAULTS.items()
+}
+
+# Daphne refuses larger messages outright; smaller ones over MAX_FRAME_BYTES get a `too_large` error.
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 64 * 1024
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 64 * 1024
+
+# The cache holds join throttles; with Redis it is shared by every worker.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "knewit"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 LOGGING = {

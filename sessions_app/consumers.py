@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from quizzes_app.hosts import is_host
-from sessions_app import broadcast, engine, protocol, render, scheduler
+from sessions_app import broadcast, engine, protocol, render, scheduler, throttle
 from sessions_app.auth import host_from_token
 from sessions_app.engine import HOST, PLAYER, PLAYERS, EngineError, Outcome
 from sessions_app.protocol import ProtocolError
@@ -65,6 +65,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.code: str | None = None
         self.player_pk: int | None = None
         self.my_groups: list[str] = []
+        self.last_error: str | None = None
         self.limiter = RateLimiter()
         requested = (params.get("player_id") or [None])[0]
         self.player_id = requested if engine.valid_player_id(requested) else engine.new_player_id()
@@ -136,9 +137,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def run(self, msg: protocol.Inbound, fn, **kwargs) -> Outcome | None:
         """Call the engine in the database thread; reply, then broadcast what it says."""
+        self.last_error = None
         try:
             outcome = await database_sync_to_async(fn)(**kwargs)
         except EngineError as exc:
+            self.last_error = exc.code
             await self.send_payload(protocol.error(exc.code, exc.message, msg.ref))
             return None
         if outcome.reply is not None:
@@ -174,12 +177,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.host_command(msg, engine.quiz_load, quiz_id=msg.quiz_id, data=msg.quiz)
 
     async def on_session_join(self, msg: protocol.SessionJoin) -> None:
+        address = (self.scope.get("client") or ["unknown"])[0]
+        if await database_sync_to_async(throttle.pin_guessing_blocked)(address):
+            await self.send_payload(protocol.error("rate_limited", "Too many wrong PINs; wait a minute.", msg.ref))
+            return
         outcome = await self.run(
             msg, engine.player_join, code=msg.session_id, raw_name=msg.name, password=msg.password,
             requested_id=self.player_id, msg_id=msg.msg_id, now=timezone.now(),
         )  # fmt: skip
         if outcome is not None:
             await self.enter(outcome.session, PLAYER, outcome.player)
+        elif self.last_error in throttle.WRONG_PIN_CODES:
+            await database_sync_to_async(throttle.record_wrong_pin)(address)
 
     async def on_session_resume(self, msg: protocol.SessionResume) -> None:
         if msg.rejoin_token:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from quizzes_app.hosts import is_host
-from sessions_app import broadcast, engine, pages, selectors
+from sessions_app import broadcast, engine, pages, selectors, throttle
 from sessions_app.consumers import rejoin_cookie_name
 from sessions_app.forms import JoinForm, StartSessionForm
 from sessions_app.models import GameSession, Player, hash_secret
@@ -36,15 +36,28 @@ def join(request: HttpRequest, code: str | None = None) -> HttpResponse:
     return render(request, "sessions/join.html", {"form": form})
 
 
+NOT_OPEN = "No game is open for joining with that PIN. Check it with your teacher."
+
+
 def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
     code = form.cleaned_data["code"]
+    address = request.META.get("REMOTE_ADDR", "unknown")
+    if throttle.pin_guessing_blocked(address):
+        form.add_error("code", "Too many wrong PINs. Wait a minute and try again.")
+        return render(request, "sessions/join.html", {"form": form}, status=429)
     try:
         outcome = engine.player_join(
             code=code, raw_name=form.cleaned_data["nickname"], password=form.cleaned_data["password"],
             requested_id=None, msg_id=None, now=timezone.now(), via_browser=True,
         )  # fmt: skip
     except engine.EngineError as exc:
-        form.add_error("code" if exc.code in ("not_found", "wrong_state", "locked", "full") else "nickname", exc.message)
+        if exc.code in throttle.WRONG_PIN_CODES:
+            throttle.record_wrong_pin(address)
+            form.add_error("code", NOT_OPEN)  # unknown, finished and locked look alike to a guesser
+        elif exc.code == "full":
+            form.add_error("code", exc.message)
+        else:
+            form.add_error("nickname" if exc.code != "forbidden" else "password", exc.message)
         return render(request, "sessions/join.html", {"form": form}, status=400)
     async_to_sync(broadcast.dispatch)(outcome.events)
     response = redirect("play", code=code)

@@ -11,7 +11,7 @@ from django.test import Client as HttpClient
 
 from quizzes_app.models import Quiz
 from sessions_app.models import Answer, GameSession, Player
-from sessions_app.tests.conftest import HOST_HEADER, ORIGIN, open_client
+from sessions_app.tests.wsclient import HOST_HEADER, ORIGIN, open_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,0 +1,129 @@
+"""The settings gate, headers, PIN-guess throttling and a static scan (issue #7, items 1, 2, 5, 8)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app import engine
+from sessions_app.tests.wsclient import HOST_HEADER, ORIGIN
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECURE_HTTPS": "1",
+    "DJANGO_SECRET_KEY": "k" + "x7Q2m9Lp4Vd8Rt1Zc6Hn3Bw5Ys0Fj2Ga8Ke4Ui7Oq1Mr9Ts3Wx6Yz5Av2Bn8Cm4Dl7",
+    "DJANGO_ALLOWED_HOSTS": "quiz.example.org",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://quiz.example.org",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_with_development_defaults():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env={})
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr  # the development secret key is flagged
+
+
+def test_wildcard_allowed_hosts_is_an_error():
+    result = manage("check", env={"DJANGO_ALLOWED_HOSTS": "*"})
+    assert result.returncode != 0 and "knewit.E001" in result.stderr
+
+
+def test_production_cookies_are_secure_and_samesite():
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_SAMESITE, "
+        "s.CSRF_COOKIE_SAMESITE, s.X_FRAME_OPTIONS, s.ALLOWED_HOSTS, s.SECURE_SSL_REDIRECT]))"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env = {**clean, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "knewit.settings"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [True, True, "Lax", "Lax", "DENY", ["quiz.example.org"], True]
+
+
+def test_daphne_is_patched():
+    assert tuple(int(p) for p in version("daphne").split(".")[:3]) >= (4, 2, 3)
+
+
+@pytest.mark.django_db
+def test_pages_send_a_strict_content_security_policy(client):
+    response = client.get(reverse("join"))
+    policy = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert "unsafe" not in policy
+    assert set(directives["connect-src"].split()) <= {"'self'", "ws:", "wss:"}
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.django_db
+def test_wrong_pins_are_throttled_and_look_alike(client, host, make_quiz, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pins"}}
+    quiz = make_quiz(host)
+    locked = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="").session
+    engine.session_lock(session_pk=locked.pk, host=host, locked=True)
+    finished = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="").session
+    engine.session_close(session_pk=finished.pk, host=host, now=timezone.now())
+    open_one = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="").session
+
+    def join(code: str, name: str = "Guesser"):
+        return client.post(reverse("join"), {"code": code, "nickname": name})
+
+    unknown = next(c for c in (f"{n:06d}" for n in range(1000)) if c not in {locked.code, finished.code, open_one.code})
+    messages = set()
+    for code in (unknown, locked.code, finished.code):
+        response = join(code)
+        assert response.status_code == 400
+        messages.add(response.content.decode().split('id="code-error"')[1].split("</p>")[0])
+    assert len(messages) == 1  # a guesser cannot tell unknown, locked and finished apart
+    for _ in range(7):
+        join(unknown)
+    blocked = join(open_one.code)  # even the right PIN waits once the address is throttled
+    assert blocked.status_code == 429
+    assert not open_one.players.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_protocol_joins_are_throttled_per_address(connect, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ws-pins"}}
+    client = await connect(headers=[ORIGIN, HOST_HEADER])
+    for i in range(10):
+        await client.send(type="session.join", session_id=f"{i:06d}", name="g")
+        await client.error("not_found")
+    await client.send(type="session.join", session_id="000011", name="g")
+    await client.error("rate_limited")
+
+
+def test_bandit_finds_nothing_medium_or_high():
+    bandit = shutil.which("bandit") or str(Path(sys.executable).parent / "bandit")
+    if not Path(bandit).exists():
+        pytest.fail("bandit is in requirements-dev.txt; install it")
+    result = subprocess.run(
+        [bandit, "-r", "knewit", "quizzes_app", "sessions_app", "-ll", "-q", "-x", "*/tests/*", "-f", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    findings = json.loads(result.stdout)["results"]
+    assert findings == [], findings
