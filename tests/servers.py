@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -45,14 +46,19 @@ class Worker:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self, timeout: float = 20) -> Worker:
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "knewit.asgi:application"]
+        daphne = [
+            sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+            "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536", "knewit.asgi:application",
+        ]  # fmt: skip
+        # A file, not a pipe: an undrained pipe would block a chatty server.
+        self.log = tempfile.NamedTemporaryFile(prefix=f"daphne-{self.port}-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(
-            daphne, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            daphne, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=self.log
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"daphne exited: {self.proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"daphne exited: {Path(self.log.name).read_text()[-2000:]}")
             with contextlib.suppress(OSError):
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1).read()
                 return self
