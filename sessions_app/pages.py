@@ -51,25 +51,28 @@ def _question(session: GameSession, now: datetime) -> dict | None:
     }
 
 
-def host_view(session: GameSession, now: datetime) -> dict:
-    """Everything on the host's live page."""
-    players = selectors.lobby_players(session, now)
-    question = _question(session, now)
-    bins = selectors.bins(session, session.question_index, len(question["texts"])) if question else []
-    ranking = selectors.leaderboard(session) if session.state == State.FINISHED else []
-    return {
-        "session": session,
-        "state": session.state,
-        "locked": session.locked,
-        "players": players,
-        "count": len(players),
-        "question": question,
-        "options": option_views(question["texts"], bins=bins, correct_idx=question["correct_idx"]) if question else [],
-        "answered": sum(bins),
-        "leaderboard": selectors.leaderboard(session, limit=10) if session.revealed_count else [],
-        "podium": ranking[:3],
-        "ranking": ranking,
-    }
+HOST_REGIONS_ALL = frozenset({"host_lobby", "host_controls", "host_stage", "histogram", "leaderboard"})
+
+
+def host_view(session: GameSession, now: datetime, regions: frozenset[str] = HOST_REGIONS_ALL) -> dict:
+    """Everything on the host's live page, or only what the given regions need (pushes are frequent)."""
+    context: dict = {"session": session, "state": session.state, "locked": session.locked}
+    if regions & {"host_lobby", "histogram"}:
+        players = selectors.lobby_players(session, now) if "host_lobby" in regions else None
+        context["players"] = players
+        context["count"] = len(players) if players is not None else selectors.player_count(session)
+    if regions & {"host_stage", "histogram"}:
+        question = _question(session, now)
+        bins = selectors.bins(session, session.question_index, len(question["texts"])) if question else []
+        context["question"] = question
+        context["options"] = option_views(question["texts"], bins=bins, correct_idx=question["correct_idx"]) if question else []
+        context["answered"] = sum(bins)
+    if "leaderboard" in regions:
+        context["leaderboard"] = selectors.leaderboard(session, limit=10) if session.revealed_count else []
+    if "host_stage" in regions and session.state == State.FINISHED:
+        ranking = selectors.leaderboard(session)
+        context.update(podium=ranking[:3], ranking=ranking)
+    return context
 
 
 def players_view(session: GameSession, now: datetime) -> dict:
