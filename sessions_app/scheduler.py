@@ -31,6 +31,7 @@ class LoopState:
     tasks: set = field(default_factory=set)
     sockets: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     started: bool = False
+    redis: object = None
 
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -67,6 +68,8 @@ async def shutdown() -> None:
     for task in list(state.tasks):
         task.cancel()
     await asyncio.gather(*state.tasks, return_exceptions=True)
+    if state.redis is not None:
+        await state.redis.aclose()
     _states.pop(asyncio.get_running_loop(), None)
 
 
@@ -74,15 +77,51 @@ async def shutdown() -> None:
 
 
 def mark_dirty(refresh: Refresh) -> None:
-    """Push the lobby or histogram soon: at once if quiet, else one interval after the last push."""
+    """Push the lobby or histogram soon, at most once per interval per session.
+
+    One worker: at once if quiet, else one interval after the last push. Several workers (Redis):
+    the first to claim the interval pushes at its end, for everyone's changes in it.
+    """
     state = _state()
     key = (refresh.session_pk, refresh.what)
     if key in state.pending:
         return
     state.pending.add(key)
     interval = settings.KNEWIT["PUSH_INTERVAL_S"]
-    delay = max(0.0, state.last_flush.get(key, 0.0) + interval - time.monotonic())
-    _spawn(_flush_after(delay, refresh))
+    if settings.REDIS_URL:
+        _spawn(_claim_then_flush(interval, refresh))
+    else:
+        delay = max(0.0, state.last_flush.get(key, 0.0) + interval - time.monotonic())
+        _spawn(_flush_after(delay, refresh))
+
+
+def _redis(state: LoopState):
+    if state.redis is None:
+        import redis.asyncio
+
+        state.redis = redis.asyncio.from_url(settings.REDIS_URL)
+    return state.redis
+
+
+async def _claim_then_flush(interval: float, refresh: Refresh) -> None:
+    state = _state()
+    claim = f"knewit:push:{refresh.session_pk}:{refresh.what}"
+    try:
+        # The claim outlives the interval a little, so a worker that dies holding it frees it.
+        claimed = await _redis(state).set(claim, 1, nx=True, px=int(interval * 2000))
+    except Exception:
+        log.warning("redis unavailable for coalescing; pushing from this worker", exc_info=True)
+        claimed = True
+    if not claimed:
+        # Another worker pushes at the end of its interval and will read our committed change.
+        state.pending.discard((refresh.session_pk, refresh.what))
+        return
+    await asyncio.sleep(interval)
+    try:
+        await _redis(state).delete(claim)  # before reading: a later change claims anew
+    except Exception:
+        log.warning("redis unavailable for coalescing", exc_info=True)
+    await _flush_after(0, refresh)
 
 
 async def _flush_after(delay: float, refresh: Refresh) -> None:
