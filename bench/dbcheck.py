@@ -22,7 +22,10 @@ def counts(code: str) -> dict:
     if session is None:
         return {"found": False}
     per_question = dict(
-        Answer.objects.filter(session=session).order_by().values_list("question_index").annotate(n=Count("pk"))
+        Answer.objects.filter(session=session)
+        .order_by()
+        .values_list("question_index")
+        .annotate(n=Count("pk"))
     )
     twice = (
         Answer.objects.filter(session=session)

@@ -131,12 +131,12 @@ def peak_rate(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-async def open_socket(url: str, timeout: float):
+async def open_socket(url: str, open_s: float):
     return await connect(
         url,
         compression=None,  # browsers negotiate it, but Daphne does not offer it
         ping_interval=None,  # the server pings; the protocol's own ping is answered below
-        open_timeout=timeout,
+        open_timeout=open_s,
         close_timeout=2,
         max_size=2**22,
     )
@@ -147,7 +147,7 @@ async def open_socket(url: str, timeout: float):
 
 class Student:
     __slots__ = (
-        "acks", "answer_err", "chosen", "conn_err", "dead", "done", "dup", "dup_acks", "fin_t", "gidx", "join_err",
+        "acks", "answer_err", "chosen", "conn_err", "dead", "done", "dup", "dup_acks", "fin_t", "gidx", "join_err",  # noqa: E501
         "joined_fut", "name", "phase", "player_id", "recv", "result_t", "results_t", "sent", "t_conn",
         "t_join_sent", "t_joined", "url", "welcome_fut", "ws",
     )  # fmt: skip
@@ -287,7 +287,7 @@ class Group:
             except Exception as exc:
                 s.join_err = type(exc).__name__
                 s.joined_fut.set_result(False)
-        done, _ = await asyncio.wait([s.joined_fut for s in live], timeout=self.cfg.join_timeout)
+        await asyncio.wait([s.joined_fut for s in live], timeout=self.cfg.join_timeout)
         for s in live:
             if not (s.joined_fut.done() and s.joined_fut.result()):
                 s.join_err = s.join_err or "timeout"
@@ -377,7 +377,9 @@ class Group:
             self.mark(s, ("answered", q))
 
 
-def student_main(idx: int, gidx: list[int], urls: list[str], dups: list[bool], cfg: Config, cmd_q, report_q) -> None:
+def student_main(
+    idx: int, gidx: list[int], urls: list[str], dups: list[bool], cfg: Config, cmd_q, report_q
+) -> None:
     students = [Student(g, u, d) for g, u, d in zip(gidx, urls, dups, strict=True)]
     try:
         asyncio.run(Group(idx, students, cfg, cmd_q, report_q).main())
@@ -423,7 +425,9 @@ class Host:
                     self.phase = "finished"
                     self.finished = msg
                 elif kind == "histogram":
-                    self.histograms[msg["question_num"]].append((t, msg["answered"], msg["total"], msg["bins"]))
+                    self.histograms[msg["question_num"]].append(
+                        (t, msg["answered"], msg["total"], msg["bins"])
+                    )
                 elif kind == "error":
                     self.errors.append(msg)
                 elif kind == "ping":
@@ -434,19 +438,19 @@ class Host:
                     if not fut.done() and pred(msg):
                         fut.set_result((t, msg))
 
-    async def wait(self, pred, timeout: float):
+    async def wait(self, pred, seconds: float):
         fut = asyncio.get_running_loop().create_future()
         self.waiters.append((pred, fut))
         try:
-            return await asyncio.wait_for(fut, timeout)
+            return await asyncio.wait_for(fut, seconds)
         finally:
             self.waiters.remove((pred, fut))
 
-    async def call(self, msg: dict, reply: str, timeout: float = 30):
-        waiter = asyncio.ensure_future(self.wait(lambda m: m["type"] in (reply, "error"), timeout))
+    async def call(self, msg: dict, reply: str, seconds: float = 30):
+        waiter = asyncio.ensure_future(self.wait(lambda m: m["type"] in (reply, "error"), seconds))
         await asyncio.sleep(0)
         await self.ws.send(json.dumps(msg))
-        t, answer = await waiter
+        _, answer = await waiter
         if answer["type"] == "error":
             raise RuntimeError(f"{msg['type']} refused: {answer}")
         return answer
@@ -502,9 +506,9 @@ class Reports:
             if len(self.seen[key]) >= self.n:
                 self.events[key].set()
 
-    async def all(self, key: tuple, timeout: float) -> bool:
+    async def all(self, key: tuple, seconds: float) -> bool:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.events[key].wait(), timeout)
+            await asyncio.wait_for(self.events[key].wait(), seconds)
         return len(self.seen[key]) >= self.n
 
 
@@ -549,13 +553,17 @@ async def drive(cfg: Config, cmd_qs, report_q, procs) -> dict:
             # the coalesced histogram that shows everyone, or give up after 3 s
             with contextlib.suppress(TimeoutError):
                 await host.wait(
-                    lambda m, qn=qn: m["type"] == "histogram" and m["question_num"] == qn and m["answered"] >= n_joined,
+                    lambda m, qn=qn: (
+                        m["type"] == "histogram" and m["question_num"] == qn and m["answered"] >= n_joined
+                    ),
                     3.0,
                 )
             await asyncio.sleep(0.5)  # trailing coalesced pushes belong to this question
             t_end[qn] = await host.send({"type": "question.end"})
             with contextlib.suppress(TimeoutError):
-                await host.wait(lambda m, qn=qn: m["type"] == "question.results" and m["question_num"] == qn, 30)
+                await host.wait(
+                    lambda m, qn=qn: m["type"] == "question.results" and m["question_num"] == qn, 30
+                )
             if not await reports.all(("revealed", qn), cfg.reveal_timeout):
                 notes.append(f"q{qn}: not every student got answer.result in time")
             cpu[f"q{qn}.end"] = cpu_of(cfg.server_pids)
@@ -608,7 +616,15 @@ def run_load(cfg: Config) -> dict:
         cmd_q = ctx.Queue()
         proc = ctx.Process(
             target=student_main,
-            args=(p, gidx, [urls[g % len(urls)] for g in gidx], [g in dup_set for g in gidx], cfg, cmd_q, report_q),
+            args=(
+                p,
+                gidx,
+                [urls[g % len(urls)] for g in gidx],
+                [g in dup_set for g in gidx],
+                cfg,
+                cmd_q,
+                report_q,
+            ),
             daemon=True,
         )
         proc.start()
@@ -664,7 +680,6 @@ def analyse(cfg: Config, raw: dict) -> dict:
         "latency_p50_ms": ms(pct(join_lat, 50)),
         "latency_p99_ms": ms(pct(join_lat, 99)),
     }
-    n = len(joined)
 
     # per question
     questions = []
@@ -757,7 +772,9 @@ def analyse(cfg: Config, raw: dict) -> dict:
     t_first = raw["marks"].get("join_cmd")
     host_all = [t for t, _ in host.events if t_first and t >= t_first]
     out["host_peak_per_s"] = peak_rate(host_all)
-    out["host_peak_per_s_lobby"] = peak_rate([t for t in host_all if t < raw["marks"].get("joined", 0) + cfg.settle])
+    out["host_peak_per_s_lobby"] = peak_rate(
+        [t for t in host_all if t < raw["marks"].get("joined", 0) + cfg.settle]
+    )
     span = (host_all[-1] - host_all[0]) if len(host_all) > 1 else 0
     out["host_avg_per_s"] = round(len(host_all) / span, 1) if span else None
     out["finished"] = {
@@ -780,6 +797,13 @@ def analyse(cfg: Config, raw: dict) -> dict:
     ]
     out["loadgen_cpu_s"] = round(raw["host_cpu_s"] + sum(c["cpu_s"] for c in raw["children"]), 2)
     marks = raw["marks"]
+    base = marks.get("join_cmd", 0)
+    out["timeline"] = {
+        "marks": {k: round(v - base, 3) for k, v in marks.items()},
+        "question_sent": {q: round(t - base, 3) for q, t in raw["t_send"].items()},
+        "question_end_sent": {q: round(t - base, 3) for q, t in raw["t_end"].items()},
+        "host": [(round(t - base, 3), kind) for t, kind in host.events],
+    }
     out["wall_s"] = round(marks.get("finished", time.time()) - marks.get("join_cmd", time.time()), 1)
     return out
 
@@ -800,26 +824,28 @@ def summary_lines(res: dict) -> list[str]:
         f"connect: {con['ok']} ok, {con['failed']} failed in {fmt(con['seconds'])} s {con['errors'] or ''}",
         f"join:    {j['ok']} ok, {j['failed']} failed in {fmt(j['seconds'])} s "
         f"(p50 {fmt(j['latency_p50_ms'])} ms, p99 {fmt(j['latency_p99_ms'])} ms) {j['errors'] or ''}",
-        f"broadcast p50/p99/max: {fmt(res['bcast_p50_ms'])} / {fmt(res['bcast_p99_ms'])} / {fmt(res['bcast_max_ms'])} ms",
-        f"answer ack p50/p99/max: {fmt(res['ack_p50_ms'])} / {fmt(res['ack_p99_ms'])} / {fmt(res['ack_max_ms'])} ms",
-        f"host msgs/s peak {res['host_peak_per_s']} (lobby {res['host_peak_per_s_lobby']}), avg {fmt(res['host_avg_per_s'])}",
+        f"broadcast p50/p99/max: {fmt(res['bcast_p50_ms'])} / {fmt(res['bcast_p99_ms'])} / {fmt(res['bcast_max_ms'])} ms",  # noqa: E501
+        f"answer ack p50/p99/max: {fmt(res['ack_p50_ms'])} / {fmt(res['ack_p99_ms'])} / {fmt(res['ack_max_ms'])} ms",  # noqa: E501
+        f"host msgs/s peak {res['host_peak_per_s']} (lobby {res['host_peak_per_s_lobby']}), avg {fmt(res['host_avg_per_s'])}",  # noqa: E501
         "",
-        "  q  recv  bcast p50/p99/max ms   acked  ack p50/p99 ms  last ack s  results  db  dup ok/bad  hist+ms  host msgs  msgs open/reveal",
+        "  q  recv  bcast p50/p99/max ms   acked  ack p50/p99 ms  last ack s  results  db  dup ok/bad  hist+ms  host msgs  msgs open/reveal",  # noqa: E501
     ]
     for q in res["questions"]:
         lines.append(
-            f"{q['q']:>3}  {q['received']:>4}  {fmt(q['bcast_p50_ms']):>6}/{fmt(q['bcast_p99_ms']):>6}/{fmt(q['bcast_max_ms']):>6}"
-            f"  {q['acked']:>5}  {fmt(q['ack_p50_ms']):>6}/{fmt(q['ack_p99_ms']):>6}  {fmt(q['last_ack_after_send_s']):>9}"
+            f"{q['q']:>3}  {q['received']:>4}  {fmt(q['bcast_p50_ms']):>6}/{fmt(q['bcast_p99_ms']):>6}/{fmt(q['bcast_max_ms']):>6}"  # noqa: E501
+            f"  {q['acked']:>5}  {fmt(q['ack_p50_ms']):>6}/{fmt(q['ack_p99_ms']):>6}  {fmt(q['last_ack_after_send_s']):>9}"  # noqa: E501
             f"  {fmt(q['results_sum']):>7}  {fmt(q.get('db_rows')):>4}  {q['dup_ok']:>4}/{q['dup_bad']:<4}"
-            f"  {fmt(q['histogram_full_after_last_ack_ms']):>7}  {q['host_msgs']:>9}  {q['msgs_open']:>6}/{q['msgs_reveal']}"
+            f"  {fmt(q['histogram_full_after_last_ack_ms']):>7}  {q['host_msgs']:>9}  {q['msgs_open']:>6}/{q['msgs_reveal']}"  # noqa: E501
         )
     lines.append("")
-    lines.append(f"open-phase messages by type (q1): {res['questions'][0]['msgs_open_by_type'] if res['questions'] else '-'}")
+    lines.append(
+        f"open-phase messages by type (q1): {res['questions'][0]['msgs_open_by_type'] if res['questions'] else '-'}"  # noqa: E501
+    )
     lines.append(f"lobby-phase messages by type: {res['lobby_msgs_by_type']}")
     cpu = res["server_cpu_s"]
     lines.append(
-        f"server CPU s: total {cpu['total']} (connect {cpu['connect']}, join {fmt(cpu['join'])}, questions {cpu['questions']});"
-        f" peak RSS MB {res['server_peak_rss_mb']}; loadgen CPU s {res['loadgen_cpu_s']}; wall {res['wall_s']} s"
+        f"server CPU s: total {cpu['total']} (connect {cpu['connect']}, join {fmt(cpu['join'])}, questions {cpu['questions']});"  # noqa: E501
+        f" peak RSS MB {res['server_peak_rss_mb']}; loadgen CPU s {res['loadgen_cpu_s']}; wall {res['wall_s']} s"  # noqa: E501
     )
     if res["errors"] or res["host_errors"]:
         lines.append(f"errors: {res['errors']} host: {res['host_errors'][:3]}")
@@ -831,7 +857,9 @@ def summary_lines(res: dict) -> list[str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", required=True, help="ws://HOST:PORT/ws of the server (the host connects here)")
-    p.add_argument("--student-url", action="append", default=[], help="spread students over these (repeatable)")
+    p.add_argument(
+        "--student-url", action="append", default=[], help="spread students over these (repeatable)"
+    )
     p.add_argument("--token", required=True, help="host API token (manage.py host_token USERNAME | tail -1)")
     p.add_argument("--students", type=int, default=200)
     p.add_argument("--questions", type=int, default=3)

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from importlib import metadata
@@ -38,7 +39,7 @@ try:
     import websockets  # noqa: F401
 except ImportError:  # run with the system python: use the project's venv
     if VENV_PY.exists() and Path(sys.executable).resolve() != VENV_PY.resolve():
-        os.execv(str(VENV_PY), [str(VENV_PY), *sys.argv])
+        os.execv(str(VENV_PY), [str(VENV_PY), *sys.argv])  # noqa: S606
     raise
 
 sys.path.insert(0, str(REPO))
@@ -60,7 +61,9 @@ def free_ports(n: int) -> list[int]:
 
 
 def server_env(database_url: str, redis_url: str | None, layer: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "KNEWIT_CHANNEL_LAYER")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "KNEWIT_CHANNEL_LAYER")
+    }
     env.update(
         DATABASE_URL=database_url,
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -94,7 +97,15 @@ def prepare_database(database_url: str, env: dict) -> None:
 
         u = urlparse(database_url)
         name = u.path.lstrip("/")
-        base = ["psql", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or "postgres"]
+        base = [
+            "psql",
+            "-h",
+            u.hostname or "127.0.0.1",
+            "-p",
+            str(u.port or 5432),
+            "-U",
+            u.username or "postgres",
+        ]
         base += ["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c"]
         subprocess.run([*base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=True, timeout=60)
         subprocess.run([*base, f'CREATE DATABASE "{name}"'], check=True, timeout=60)
@@ -107,7 +118,7 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"daphne on port {port} exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -118,8 +129,15 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
 class Servers:
     """K Daphne processes; a context manager that always stops them."""
 
-    def __init__(self, ports: list[int], env: dict, log_dir: Path, verbosity: int = 0):
-        self.ports, self.env, self.log_dir, self.verbosity = ports, env, log_dir, verbosity
+    def __init__(
+        self,
+        ports: list[int],
+        env: dict,
+        log_dir: Path,
+        verbosity: int = 0,
+        app: str = "knewit.asgi:application",
+    ):
+        self.ports, self.env, self.log_dir, self.verbosity, self.app = ports, env, log_dir, verbosity, app
         self.procs: list[subprocess.Popen] = []
         self.logs: list[Path] = []
 
@@ -132,10 +150,22 @@ class Servers:
                 with open(log, "wb") as fh:
                     self.procs.append(
                         subprocess.Popen(
-                            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "-v", str(self.verbosity),
-                             "knewit.asgi:application"],
-                            cwd=REPO, env=self.env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
-                        )  # fmt: skip
+                            [
+                                str(DAPHNE),
+                                "-b",
+                                "127.0.0.1",
+                                "-p",
+                                str(port),
+                                "-v",
+                                str(self.verbosity),
+                                self.app,
+                            ],
+                            cwd=REPO,
+                            env=self.env,
+                            stdout=fh,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                        )
                     )
             for port, proc in zip(self.ports, self.procs, strict=True):
                 wait_ready(port, proc)
@@ -192,10 +222,22 @@ class Profiler:
             self.files.append(out)
             self.procs.append(
                 subprocess.Popen(
-                    [str(pyspy), "record", "--pid", str(pid), "--format", "raw", "--rate", str(self.rate),
-                     "--nonblocking", "-o", out],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
+                    [
+                        str(pyspy),
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--format",
+                        "raw",
+                        "--rate",
+                        str(self.rate),
+                        "--nonblocking",
+                        "-o",
+                        out,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             )
         return self
 
@@ -210,9 +252,9 @@ class Profiler:
                 proc.kill()
 
 
-def service_cpu() -> dict[str, float]:
-    """CPU seconds of every postgres and redis-server process on the box (shared with others)."""
-    totals = {"postgres": 0.0, "redis-server": 0.0}
+def service_cpu() -> dict[tuple[str, int], float]:
+    """CPU seconds of every postgres and redis-server process on the box, by (name, pid)."""
+    found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -220,9 +262,17 @@ def service_cpu() -> dict[str, float]:
             comm = Path(f"/proc/{entry}/comm").read_text().strip()
         except OSError:
             continue
-        if comm in totals:
-            totals[comm] += loadgen.proc_cpu_seconds(int(entry)) or 0.0
-    return totals
+        if comm in ("postgres", "redis-server"):
+            found[(comm, int(entry))] = loadgen.proc_cpu_seconds(int(entry)) or 0.0
+    return found
+
+
+def service_cpu_delta(before: dict, after: dict) -> dict[str, float]:
+    """CPU used between two readings; backends that came and went during the run are not seen."""
+    totals = {"postgres": 0.0, "redis-server": 0.0}
+    for key, cpu in after.items():
+        totals[key[0]] += cpu - before.get(key, 0.0)
+    return {k: round(v, 1) for k, v in totals.items()}
 
 
 # --- machine and targets -------------------------------------------------------------------------
@@ -241,16 +291,38 @@ def machine() -> dict:
                 model = line.split(":", 1)[1].strip()
                 break
     versions = {}
-    for pkg in ("Django", "channels", "daphne", "channels-redis", "Twisted", "autobahn", "websockets", "psycopg"):
+    for pkg in (
+        "Django",
+        "channels",
+        "daphne",
+        "channels-redis",
+        "Twisted",
+        "autobahn",
+        "websockets",
+        "psycopg",
+    ):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = "-"
-    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    git = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench", ":!tests/test_bench_smoke.py"],
-        cwd=REPO, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":!bench",
+            ":!tests/test_bench_smoke.py",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return {
         "nproc": os.cpu_count(),
         "cpu": model,
@@ -270,42 +342,63 @@ def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
     j = res["join"]
     rows = []
     rows.append(
-        (f"{n} students join, 0 failures, within 20 s", f"{j['ok']}/{n} joined in {j['seconds']} s, {j['failed']} failed",
-         j["failed"] == 0 and j["ok"] == n and j["seconds"] is not None and j["seconds"] <= 20)
-    )  # fmt: skip
+        (
+            f"{n} students join, 0 failures, within 20 s",
+            f"{j['ok']}/{n} joined in {j['seconds']} s, {j['failed']} failed",
+            j["failed"] == 0 and j["ok"] == n and j["seconds"] is not None and j["seconds"] <= 20,
+        )
+    )
     limit = 250 if workers == 1 else 1000
     missing = sum(n - q["received"] for q in qs)
     rows.append(
-        (f"question broadcast p99 <= {limit} ms", f"p99 {res['bcast_p99_ms']} ms, max {res['bcast_max_ms']} ms, {missing} missed",
-         res["bcast_p99_ms"] is not None and res["bcast_p99_ms"] <= limit and missing == 0)
-    )  # fmt: skip
+        (
+            f"question broadcast p99 <= {limit} ms",
+            f"p99 {res['bcast_p99_ms']} ms, max {res['bcast_max_ms']} ms, {missing} missed",
+            res["bcast_p99_ms"] is not None and res["bcast_p99_ms"] <= limit and missing == 0,
+        )
+    )
     exact = all(
-        q["acked"] == n and q["results_sum"] == n and q["recorded_twice"] == 0 and q["dup_bad"] == 0
-        and q["results_bins"] == q["expected_bins"] and (q.get("db_rows") is None or q["db_rows"] == n)
+        q["acked"] == n
+        and q["results_sum"] == n
+        and q["recorded_twice"] == 0
+        and q["dup_bad"] == 0
+        and q["results_bins"] == q["expected_bins"]
+        and (q.get("db_rows") is None or q["db_rows"] == n)
         for q in qs
-    )  # fmt: skip
+    )
     last = max((q["last_ack_after_send_s"] or 1e9) for q in qs) if qs else None
     db = [q.get("db_rows") for q in qs]
     rows.append(
-        (f"{n} answers within 5 s recorded exactly once, duplicates flagged",
-         f"acked {[q['acked'] for q in qs]}, results {[q['results_sum'] for q in qs]}, db {db}, "
-         f"dup ok {sum(q['dup_ok'] for q in qs)}/{sum(q['dup_expected'] for q in qs)}; last ack {last} s after send",
-         exact and last is not None and last <= 5.0)
-    )  # fmt: skip
+        (
+            f"{n} answers within 5 s recorded exactly once, duplicates flagged",
+            f"acked {[q['acked'] for q in qs]}, results {[q['results_sum'] for q in qs]}, db {db}, "
+            f"dup ok {sum(q['dup_ok'] for q in qs)}/{sum(q['dup_expected'] for q in qs)}; last ack {last} s after send",  # noqa: E501
+            exact and last is not None and last <= 5.0,
+        )
+    )
     hist = [q["histogram_full_after_last_ack_ms"] for q in qs]
     rows.append(
-        ("host histogram shows all answers <= 250 ms after the last", f"{hist} ms",
-         all(h is not None and h <= 250 for h in hist))
-    )  # fmt: skip
+        (
+            "host histogram shows all answers <= 250 ms after the last",
+            f"{hist} ms",
+            all(h is not None and h <= 250 for h in hist),
+        )
+    )
     rows.append(
-        ("<= 10 host messages per second", f"peak {res['host_peak_per_s']} in any 1 s (lobby {res['host_peak_per_s_lobby']})",
-         res["host_peak_per_s"] <= 10)
-    )  # fmt: skip
+        (
+            "<= 10 host messages per second",
+            f"peak {res['host_peak_per_s']} in any 1 s (lobby {res['host_peak_per_s_lobby']})",
+            res["host_peak_per_s"] <= 10,
+        )
+    )
     per_q = [q["msgs_open"] for q in qs]
     rows.append(
-        (f"messages per question <= N + 50 = {n + 50} (open phase, besides acks/pings)",
-         f"{per_q}; reveal phase {[q['msgs_reveal'] for q in qs]}", all(m <= n + 50 for m in per_q))
-    )  # fmt: skip
+        (
+            f"messages per question <= N + 50 = {n + 50} (open phase, besides acks/pings)",
+            f"{per_q}; reveal phase {[q['msgs_reveal'] for q in qs]}",
+            all(m <= n + 50 for m in per_q),
+        )
+    )
     return rows
 
 
@@ -331,10 +424,12 @@ def render(res: dict, info: dict, setup: dict, rows: list, extra: dict) -> str:
         f"- machine: {info['nproc']} cores ({info['cpu']}), {info['ram_gb']} GB RAM, Linux {info['kernel']}, "
         f"Python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     )
-    lines.append(f"- app at {info['git']}; load generator on the same box: {c['procs']} student processes + 1 host process")
+    lines.append(
+        f"- app at {info['git']}; load generator on the same box: {c['procs']} student processes + 1 host process"  # noqa: E501
+    )
     lines.append(
         f"- settings: window {c['window']} s, duplicates {c['dup_fraction']:.0%}, {c['options']} options, "
-        f"question time limit {c['time_limit']} s (the host ends each question), join msg_id {c['join_msg_id']}"
+        f"question time limit {c['time_limit']} s (the host ends each question), join msg_id {c['join_msg_id']}"  # noqa: E501
     )
     lines.append("")
     lines.append("| target | measured | result |")
@@ -344,7 +439,7 @@ def render(res: dict, info: dict, setup: dict, rows: list, extra: dict) -> str:
     cpu = res["server_cpu_s"]
     lines.append("")
     lines.append(
-        f"Server CPU {cpu['total']} s over {res['wall_s']} s of load (connect {cpu['connect']}, join {cpu['join']}, "
+        f"Server CPU {cpu['total']} s over {res['wall_s']} s of load (connect {cpu['connect']}, join {cpu['join']}, "  # noqa: E501
         f"per question {cpu['questions']}); peak RSS {res['server_peak_rss_mb']} MB; load generator CPU "
         f"{res['loadgen_cpu_s']} s; PostgreSQL/Redis CPU {extra.get('service_cpu')}."
     )
@@ -404,23 +499,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--students", type=int, default=2000)
     p.add_argument("--questions", type=int, default=3)
     p.add_argument("--procs", type=int, default=2, help="student processes of the load generator")
-    p.add_argument("--window", type=float, default=3.0, help="students answer at random within this many seconds")
+    p.add_argument(
+        "--window", type=float, default=3.0, help="students answer at random within this many seconds"
+    )
     p.add_argument("--dup-fraction", type=float, default=0.05)
-    p.add_argument("--workers", type=int, default=1, help="Daphne processes (more than 1 needs Redis and PostgreSQL)")
-    p.add_argument("--layer", choices=("core", "pubsub"), default="core", help="channels-redis layer with --workers > 1")
+    p.add_argument(
+        "--workers", type=int, default=1, help="Daphne processes (more than 1 needs Redis and PostgreSQL)"
+    )
+    p.add_argument(
+        "--layer", choices=("core", "pubsub"), default="core", help="channels-redis layer with --workers > 1"
+    )
     p.add_argument("--database-url", help=f"default: {DEFAULT_SQLITE} (1 worker) or {DEFAULT_PG}")
-    p.add_argument("--redis-url", help=f"default: none for 1 worker (in-memory layer), {DEFAULT_REDIS} for more")
+    p.add_argument(
+        "--redis-url", help=f"default: none for 1 worker (in-memory layer), {DEFAULT_REDIS} for more"
+    )
     p.add_argument("--url", help="drive an existing server at ws://HOST:PORT/ws instead of starting one")
-    p.add_argument("--student-url", action="append", default=[], help="with --url: spread students over these")
+    p.add_argument(
+        "--student-url", action="append", default=[], help="with --url: spread students over these"
+    )
     p.add_argument("--token", help="with --url: a host API token")
-    p.add_argument("--server-pid", type=int, action="append", default=[], help="with --url: read CPU/RSS of these")
-    p.add_argument("--py-spy", metavar="DIR", help="profile each Daphne with py-spy into DIR (collapsed stacks)")
+    p.add_argument(
+        "--server-pid", type=int, action="append", default=[], help="with --url: read CPU/RSS of these"
+    )
+    p.add_argument(
+        "--py-spy", metavar="DIR", help="profile each Daphne with py-spy into DIR (collapsed stacks)"
+    )
     p.add_argument("--join-msg-id", action="store_true", help="students send a msg_id with session.join")
     p.add_argument("--label", default="", help="a note for the RESULTS.md heading")
+    p.add_argument(
+        "--experiment",
+        default="",
+        help="what-if patches from bench/experiments.py, e.g. layer,dispatch (not the app's code)",
+    )
     p.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     p.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     p.add_argument("--max-seconds", type=int, default=900, help="hard stop for the whole run")
-    p.add_argument("--log-dir", default="/tmp/knewit-bench-logs")
+    p.add_argument("--log-dir", default=str(Path(tempfile.gettempdir()) / "knewit-bench-logs"))
     return p.parse_args(argv)
 
 
@@ -429,8 +543,12 @@ def db_check(env: dict, session_id: str | None) -> dict | None:
         return None
     out = subprocess.run(
         [str(VENV_PY), str(REPO / "bench" / "dbcheck.py"), session_id],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -440,24 +558,38 @@ def attach_db(res: dict, db: dict | None) -> None:
     if not db or not db.get("found"):
         return
     for q in res["questions"]:
-        q["db_rows"] = db["answers_per_question"].get(q["q"], 0)
+        per_q = {int(k): v for k, v in db["answers_per_question"].items()}
+        q["db_rows"] = per_q.get(q["q"], 0)
 
 
 def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
     """Run once; returns (figures, machine, setup, target rows)."""
     cfg_kw = dict(
-        students=args.students, questions=args.questions, procs=args.procs, window=args.window,
-        dup_fraction=args.dup_fraction, join_msg_id=args.join_msg_id,
-    )  # fmt: skip
+        students=args.students,
+        questions=args.questions,
+        procs=args.procs,
+        window=args.window,
+        dup_fraction=args.dup_fraction,
+        join_msg_id=args.join_msg_id,
+    )
     extra: dict = {}
     if args.url:
         if not args.token:
             raise SystemExit("--url needs --token")
         env = server_env(args.database_url, None, args.layer) if args.database_url else None
-        setup = {"workers": len(set([args.url, *args.student_url])), "database": "existing server",
-                 "layer": "existing server", "label": args.label}  # fmt: skip
-        cfg = loadgen.Config(url=args.url, token=args.token, student_urls=args.student_url,
-                             server_pids=args.server_pid, **cfg_kw)  # fmt: skip
+        setup = {
+            "workers": len(set([args.url, *args.student_url])),
+            "database": "existing server",
+            "layer": "existing server",
+            "label": args.label,
+        }
+        cfg = loadgen.Config(
+            url=args.url,
+            token=args.token,
+            student_urls=args.student_url,
+            server_pids=args.server_pid,
+            **cfg_kw,
+        )
         res = loadgen.run_load(cfg)
         if env:
             extra["db"] = db_check(env, res["session_id"])
@@ -468,26 +600,42 @@ def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
         if args.workers > 1 and database_url.startswith("sqlite"):
             raise SystemExit("several workers need PostgreSQL (SQLite is one file on one box, but say so)")
         env = server_env(database_url, args.redis_url, args.layer)
+        app = "knewit.asgi:application"
+        if args.experiment:
+            env["KNEWIT_BENCH_EXPERIMENTS"] = args.experiment
+            app = "bench.experiments:application"
         prepare_database(database_url, env)
         token = manage(env, "host_token", "benchhost").strip().splitlines()[-1]
         ports = free_ports(args.workers)
         urls = [f"ws://127.0.0.1:{port}/ws" for port in ports]
         vendor = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
         setup = {
-            "workers": args.workers, "database": vendor,
-            "layer": f"channels-redis {args.layer}" if args.redis_url else "in-memory layer", "label": args.label,
-        }  # fmt: skip
-        with Servers(ports, env, Path(args.log_dir)) as servers:
-            cfg = loadgen.Config(url=urls[0], token=token, student_urls=urls, server_pids=servers.pids, **cfg_kw)
+            "workers": args.workers,
+            "database": vendor,
+            "layer": f"channels-redis {args.layer}" if args.redis_url else "in-memory layer",
+            "label": args.label,
+        }
+        if args.py_spy:
+            setup["label"] = f"py-spy attached. {setup['label']}".strip()
+        if args.experiment:
+            setup["label"] = (
+                f"EXPERIMENT {args.experiment}: bench/experiments.py patches, not the app's code. {setup['label']}".strip()  # noqa: E501
+            )
+        with Servers(ports, env, Path(args.log_dir), app=app) as servers:
+            cfg = loadgen.Config(
+                url=urls[0], token=token, student_urls=urls, server_pids=servers.pids, **cfg_kw
+            )
             before = service_cpu()
             with Profiler(args.py_spy, servers.pids):
                 res = loadgen.run_load(cfg)
             after = service_cpu()
-            extra["service_cpu"] = {k: round(after[k] - before[k], 1) for k in after}
+            extra["service_cpu"] = service_cpu_delta(before, after)
             extra["log_problems"] = servers.log_problems()
         extra["db"] = db_check(env, res["session_id"])
     attach_db(res, extra.get("db"))
-    setup["command"] = "python bench/run.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python bench/run.py"
+    setup["command"] = (
+        "python bench/run.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python bench/run.py"
+    )
     res["extra"] = extra
     return res, machine(), setup, targets(res, setup["workers"])
 
@@ -512,7 +660,9 @@ def main(argv: list[str] | None = None) -> int:
     if res["extra"].get("db"):
         print(f"database: {res['extra']['db']}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"figures": res, "machine": info, "setup": setup}, indent=1, default=str))
+        Path(args.json).write_text(
+            json.dumps({"figures": res, "machine": info, "setup": setup}, indent=1, default=str)
+        )
     if not args.no_write:
         write_results(render(res, info, setup, rows, res["extra"]))
         print(f"\nwritten to {RESULTS.relative_to(REPO)}")
