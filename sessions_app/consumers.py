@@ -90,7 +90,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.leave_groups()
         if self.role == PLAYER and self.player_pk is not None:
             await database_sync_to_async(engine.player_left)(player_pk=self.player_pk, now=timezone.now())
-            await broadcast.dispatch([engine.Refresh(self.session_pk, self.code, "lobby")])
+            await broadcast.dispatch([engine.Refresh(self.session_pk, self.code, "host_lobby")])
 
     # --- inbound ------------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ class Refresh:
 
     session_pk: int
     code: str
-    what: str  # "lobby" | "histogram"
+    what: str  # "lobby" (host and players), "host_lobby" (a change only the host's list shows), "histogram"
 
 
 @dataclass(frozen=True)
@@ -359,7 +359,7 @@ def player_resume(*, code: str, rejoin_token: str, now: datetime) -> Outcome:
         raise EngineError("kicked", "You were removed from this game.")
     Player.objects.filter(pk=player.pk).update(last_seen=now)
     reply = selectors.snapshot(session, player=player, now=now)
-    return Outcome(reply=reply, events=[Refresh(session.pk, session.code, "lobby")], session=session, player=player)
+    return Outcome(reply=reply, events=[Refresh(session.pk, session.code, "host_lobby")], session=session, player=player)
 
 
 def host_resume(*, code: str, host, now: datetime) -> Outcome:
@@ -468,7 +468,7 @@ def _advance(session: GameSession, now: datetime) -> list:
     return [
         Push(session.code, ALL, payload),
         Wake(session.pk, session.code, deadline + grace(), next_index, "close"),
-        Refresh(session.pk, session.code, "lobby"),
+        Refresh(session.pk, session.code, "host_lobby"),
         Refresh(session.pk, session.code, "histogram"),
     ]
 
@@ -484,7 +484,7 @@ def _finish(session: GameSession, now: datetime) -> list:
         for entry in board
         if entry["player_id"] in on_pages
     ]
-    return [*pushes, Refresh(session.pk, session.code, "lobby")]
+    return [*pushes, Refresh(session.pk, session.code, "host_lobby")]
 
 
 def question_close(*, session_pk: int, index: int, now: datetime, announce: bool = True) -> Outcome:
@@ -506,7 +506,7 @@ def question_close(*, session_pk: int, index: int, now: datetime, announce: bool
         if not announce:
             return Outcome()
         events = _reveal(session, index)
-        events.append(Refresh(session.pk, session.code, "lobby"))
+        events.append(Refresh(session.pk, session.code, "host_lobby"))
         if advance_at is not None:
             events.append(Wake(session.pk, session.code, advance_at, index, "advance"))
         return Outcome(events=events)

@@ -144,8 +144,10 @@ def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict]]:
     session = GameSession.objects.select_related("current_question__quiz").filter(pk=refresh.session_pk).first()
     if session is None:
         return []
-    if refresh.what == "lobby":
+    if refresh.what in ("lobby", "host_lobby"):
         host_payload, players_payload = selectors.lobby_payloads(session, timezone.now())
+        if refresh.what == "host_lobby":
+            return [(HOST, host_payload)]  # players' count and lock did not change
         return [(HOST, host_payload), (PLAYERS, players_payload)]
     payload = selectors.histogram_payload(session)
     if payload is None:
