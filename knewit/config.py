@@ -47,7 +47,7 @@ def database_from_url(url: str | None, base_dir: Path) -> dict:
 def channel_layers_from_url(url: str | None, layer: str = "core") -> dict:
     """CHANNEL_LAYERS: in-memory without REDIS_URL, channels-redis with it."""
     if not url:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        return {"default": {"BACKEND": "knewit.layers.LocalChannelLayer"}}
     backends = {
         "core": "channels_redis.core.RedisChannelLayer",
         "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",

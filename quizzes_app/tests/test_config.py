@@ -32,7 +32,7 @@ def test_database_postgres_url(tmp_path: Path):
 
 @pytest.mark.parametrize("url", [None, ""])
 def test_channel_layer_default_is_in_memory(url):
-    assert channel_layers_from_url(url) == {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    assert channel_layers_from_url(url) == {"default": {"BACKEND": "knewit.layers.LocalChannelLayer"}}
 
 
 def test_channel_layer_redis_core():
