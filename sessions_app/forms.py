@@ -20,7 +20,7 @@ class JoinForm(forms.Form):
     )  # fmt: skip
     password = forms.CharField(
         label="Game password (only if the host set one)", required=False, max_length=128,
-        widget=forms.PasswordInput(render_value=True),
+        widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "off"}),
     )  # fmt: skip
 
     def clean_code(self) -> str:

@@ -31,8 +31,8 @@ def join(request: HttpRequest, code: str | None = None) -> HttpResponse:
         form = JoinForm(request.POST)
         if form.is_valid():
             return _join(request, form)
-    else:
-        form = JoinForm(initial={"code": code} if code else None)
+        return render(request, "sessions/join.html", {"form": form}, status=400)
+    form = JoinForm(initial={"code": code} if code else None)
     return render(request, "sessions/join.html", {"form": form})
 
 
@@ -126,6 +126,8 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
     if session.state == GameSession.State.FINISHED and session.closed_at:
         return redirect("session_results", code=code)
     join_url = request.build_absolute_uri(reverse("join_code", kwargs={"code": code}))
-    qr_svg = segno.make(join_url, error="m").svg_inline(scale=6, dark="#1b1b1f", light="#ffffff", title="QR code of the join link")
+    qr_svg = segno.make(join_url, error="m").svg_inline(
+        scale=6, dark="#1b1b1f", light="#ffffff", title="QR code of the join link", omitsize=True
+    )
     context = {**pages.host_view(session, timezone.now()), "join_url": join_url, "qr_svg": qr_svg, "code": code}
     return render(request, "sessions/host_session.html", context)

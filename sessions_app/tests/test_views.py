@@ -295,10 +295,6 @@ def test_join_with_a_wrong_password_is_an_inline_error(client, host, quiz):
     assert post_join(client, session.code, "Ada", password="open sesame").status_code == 302
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="views.join renders an invalid JoinForm with status 200; the engine's errors use 400",
-)
 @pytest.mark.parametrize("code", ["12ab56", "12345", "1234567", ""])
 def test_join_bad_pin_format_is_an_inline_error(client, code):
     response = post_join(client, code, "Ada")
