@@ -54,7 +54,9 @@ def channel_layers_from_url(url: str | None, layer: str = "core") -> dict:
     }
     if layer not in backends:
         raise ValueError(f"KNEWIT_CHANNEL_LAYER must be one of {sorted(backends)}, not {layer!r}")
-    config: dict = {"hosts": [url]}
+    # redis-py 8 times reads out after 5 s, as long as channels-redis' blocking receive waits, and
+    # caps a pool at 100 connections, fewer than a reveal's concurrent sends (channels_redis#422).
+    config: dict = {"hosts": [{"address": url, "socket_timeout": None, "max_connections": 2000}]}
     if layer == "core":
         config.update(capacity=500, expiry=30)
     return {"default": {"BACKEND": backends[layer], "CONFIG": config}}

@@ -38,13 +38,16 @@ def test_channel_layer_default_is_in_memory(url):
 def test_channel_layer_redis_core():
     layer = channel_layers_from_url("redis://127.0.0.1:6379/1")["default"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6379/1"]
+    (host,) = layer["CONFIG"]["hosts"]
+    assert host["address"] == "redis://127.0.0.1:6379/1"
+    # Blocking receives must not time out, and a reveal's fan-out needs more than 100 connections.
+    assert host["socket_timeout"] is None and host["max_connections"] >= 1000
 
 
 def test_channel_layer_redis_pubsub():
     layer = channel_layers_from_url("redis://localhost:6379", "pubsub")["default"]
     assert layer["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://localhost:6379"]
+    assert [h["address"] for h in layer["CONFIG"]["hosts"]] == ["redis://localhost:6379"]
 
 
 def test_channel_layer_bad_name():
