@@ -130,7 +130,8 @@ CONTENT_SECURITY_POLICY = {
 # Live quiz tuning; each can be overridden with KNEWIT_<NAME> in the environment (tests use short timers).
 _KNEWIT_DEFAULTS = {
     "ANSWER_GRACE_S": 0.5,  # network delay forgiven after a question's deadline
-    "PUSH_INTERVAL_S": 0.2,  # lobby and histogram pushes are coalesced to this
+    "PUSH_INTERVAL_S": 0.2,  # the host's lobby and histogram pushes are coalesced to this
+    "PLAYERS_LOBBY_INTERVAL_S": 1.0,  # players only see the count: fewer pushes to many sockets
     "PING_INTERVAL_S": 20.0,
     "PRESENCE_TIMEOUT_S": 50.0,  # no heartbeat for this long: shown as disconnected
     "SWEEP_INTERVAL_S": 1.0,  # how often a worker looks for expired questions

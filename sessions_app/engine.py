@@ -61,7 +61,7 @@ class Refresh:
 
     session_pk: int
     code: str
-    what: str  # "lobby" (host and players), "host_lobby" (a change only the host's list shows), "histogram"
+    what: str  # "lobby" (host and players), "host_lobby" (only the host's list changed), "histogram"
 
 
 @dataclass(frozen=True)
