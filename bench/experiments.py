@@ -8,6 +8,15 @@ KNEWIT_BENCH_EXPERIMENTS (comma-separated) picks the patches:
 - `layer`: channels' InMemoryChannelLayer runs `_clean_expired` (a walk over every channel queue
   and every group membership) on every `receive` and `group_send`, so delivering one broadcast
   to N sockets costs O(N^2). The patch runs that sweep at most once a second.
+- `redis_timeout`: redis-py 8 defaults `socket_timeout` to 5 s, the same as channels-redis core's
+  BZPOPMIN timeout, so an idle receive raises TimeoutError and the consumer dies with 1011
+  (django/channels_redis#422). The patch passes `socket_timeout=None` with each Redis host.
+- `redis_pool`: redis-py 8 also caps an asyncio ConnectionPool at 100 connections by default and
+  raises MaxConnectionsError beyond that instead of waiting; a reveal's 200 concurrent personal
+  group_sends exceed it. The patch passes `max_connections=2000` with each Redis host.
+- `quiet_lobby`: the coalesced `lobby.update` goes to the host only, not to every player (players
+  still learn the state from question.next / question.results / quiz.finished). Each flush to
+  the players costs N frames, up to 5 a second while students join.
 - `dispatch`: channels' AsyncConsumer.dispatch awaits `aclose_old_connections()` (a hop onto the
   single thread-sensitive database thread) before every handler, including `session.push`,
   which only forwards ready text. The patch forwards `session.push` without that hop.
@@ -21,7 +30,7 @@ import time
 from knewit.asgi import application  # sets Django up first
 
 EXPERIMENTS = {e.strip() for e in os.environ.get("KNEWIT_BENCH_EXPERIMENTS", "").split(",") if e.strip()}
-KNOWN = {"layer", "dispatch"}
+KNOWN = {"layer", "dispatch", "redis_timeout", "redis_pool", "quiet_lobby"}
 if EXPERIMENTS - KNOWN:
     raise RuntimeError(f"unknown experiments {sorted(EXPERIMENTS - KNOWN)}; known: {sorted(KNOWN)}")
 
@@ -38,6 +47,34 @@ if "layer" in EXPERIMENTS:
         _clean_expired(self)
 
     InMemoryChannelLayer._clean_expired = _throttled_clean_expired
+
+_host_options: dict = {}
+if "redis_timeout" in EXPERIMENTS:
+    _host_options["socket_timeout"] = None
+if "redis_pool" in EXPERIMENTS:
+    _host_options["max_connections"] = 2000
+if _host_options:
+    from django.conf import settings
+
+    _config = settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
+    _config["hosts"] = [
+        {"address": h, **_host_options} if isinstance(h, str) else {**h, **_host_options}
+        for h in _config.get("hosts", [])
+    ]
+
+if "quiet_lobby" in EXPERIMENTS:
+    from sessions_app import scheduler
+    from sessions_app.engine import PLAYERS
+
+    _refresh_frames = scheduler._refresh_frames
+
+    def _host_only_lobby(refresh):
+        frames = _refresh_frames(refresh)
+        if refresh.what != "lobby":
+            return frames
+        return [(audience, payload) for audience, payload in frames if audience != PLAYERS]
+
+    scheduler._refresh_frames = _host_only_lobby
 
 if "dispatch" in EXPERIMENTS:
     from sessions_app.consumers import LiveConsumer

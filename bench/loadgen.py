@@ -351,7 +351,8 @@ class Group:
                             self.mark(s, ("answered", q))
                 counts[(s.phase, kind)] += 1
         except Exception as exc:
-            s.conn_err = s.conn_err or f"closed:{type(exc).__name__}"
+            rcvd = getattr(exc, "rcvd", None)
+            s.conn_err = s.conn_err or f"closed:{getattr(rcvd, 'code', type(exc).__name__)}"
         finally:
             s.dead = True
             if s.welcome_fut and not s.welcome_fut.done():
@@ -403,6 +404,7 @@ class Host:
         self.finished: dict | None = None
         self.errors: list[dict] = []
         self.waiters: list = []
+        self.closed: str | None = None
 
     async def open(self) -> None:
         sep = "&" if "?" in self.cfg.url else "?"
@@ -411,32 +413,38 @@ class Host:
         await self.wait(lambda m: m["type"] == "welcome", 10)
 
     async def reader(self) -> None:
-        with contextlib.suppress(Exception):
-            async for raw in self.ws:
-                t = time.time()
-                msg = json.loads(raw)
-                kind = msg.get("type")
-                if kind == "question.next":
-                    self.phase = f"q{msg['question_num']}.open"
-                elif kind == "question.results":
-                    self.phase = f"q{msg['question_num']}.reveal"
-                    self.results[msg["question_num"]] = msg
-                elif kind == "quiz.finished":
-                    self.phase = "finished"
-                    self.finished = msg
-                elif kind == "histogram":
-                    self.histograms[msg["question_num"]].append(
-                        (t, msg["answered"], msg["total"], msg["bins"])
-                    )
-                elif kind == "error":
-                    self.errors.append(msg)
-                elif kind == "ping":
-                    await self.ws.send(json.dumps({"type": "pong", "ts": msg.get("ts")}))
-                self.events.append((t, kind))
-                self.counts[(self.phase, kind)] += 1
-                for pred, fut in list(self.waiters):
-                    if not fut.done() and pred(msg):
-                        fut.set_result((t, msg))
+        try:
+            await self._read()
+        except Exception as exc:
+            rcvd = getattr(exc, "rcvd", None)
+            self.closed = (
+                f"{type(exc).__name__} {getattr(rcvd, 'code', '')} {getattr(rcvd, 'reason', '')}".strip()
+            )
+
+    async def _read(self) -> None:
+        async for raw in self.ws:
+            t = time.time()
+            msg = json.loads(raw)
+            kind = msg.get("type")
+            if kind == "question.next":
+                self.phase = f"q{msg['question_num']}.open"
+            elif kind == "question.results":
+                self.phase = f"q{msg['question_num']}.reveal"
+                self.results[msg["question_num"]] = msg
+            elif kind == "quiz.finished":
+                self.phase = "finished"
+                self.finished = msg
+            elif kind == "histogram":
+                self.histograms[msg["question_num"]].append((t, msg["answered"], msg["total"], msg["bins"]))
+            elif kind == "error":
+                self.errors.append(msg)
+            elif kind == "ping":
+                await self.ws.send(json.dumps({"type": "pong", "ts": msg.get("ts")}))
+            self.events.append((t, kind))
+            self.counts[(self.phase, kind)] += 1
+            for pred, fut in list(self.waiters):
+                if not fut.done() and pred(msg):
+                    fut.set_result((t, msg))
 
     async def wait(self, pred, seconds: float):
         fut = asyncio.get_running_loop().create_future()
@@ -574,8 +582,10 @@ async def drive(cfg: Config, cmd_qs, report_q, procs) -> dict:
         if not await reports.all(("finished",), 60):
             notes.append("not every student got quiz.finished")
         marks["finished"] = time.time()
-        cpu["end"] = cpu_of(cfg.server_pids)
+    except Exception as exc:  # the host's socket died, or the server refused something: report what we have
+        notes.append(f"run aborted: {type(exc).__name__}: {exc}")
     finally:
+        cpu["end"] = cpu_of(cfg.server_pids)
         for q in cmd_qs:
             q.put(("stop",))
         if not await reports.all(("stats",), 60):
@@ -660,6 +670,12 @@ def analyse(cfg: Config, raw: dict) -> dict:
     out["session_id"] = raw["session_id"]
     out["notes"] = list(raw["notes"])
     out["students_reported"] = len(students)
+    out["host_socket_closed"] = host.closed
+    out["sockets_lost"] = dict(
+        Counter(
+            s["conn_err"] for s in students if s["t_conn"] and (s["conn_err"] or "").startswith("closed:")
+        )
+    )
 
     # connections and joins
     conn_times = [s["t_conn"] for s in students if s["t_conn"]]
@@ -851,6 +867,10 @@ def summary_lines(res: dict) -> list[str]:
         lines.append(f"errors: {res['errors']} host: {res['host_errors'][:3]}")
     if res["notes"]:
         lines.append(f"notes: {res['notes']}")
+    if res.get("sockets_lost") or res.get("host_socket_closed"):
+        lines.append(
+            f"sockets closed by the server: students {res['sockets_lost']}, host {res['host_socket_closed']}"
+        )
     return lines
 
 

@@ -193,15 +193,23 @@ class Servers:
         self.stop()
 
     def log_problems(self) -> dict:
-        """Tracebacks and error lines the servers logged during the run."""
-        found = {}
+        """Tracebacks the servers logged during the run, by their last line (the exception)."""
+        kinds: dict[str, int] = {}
+        tracebacks = 0
         for log in self.logs:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            found[log.name] = {
-                "tracebacks": text.count("Traceback (most recent call last)"),
-                "error_lines": sum(1 for line in text.splitlines() if "ERROR" in line or "Exception" in line),
-            }
-        return found
+            lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+            for i, line in enumerate(lines):
+                if line.startswith("Exception inside application:"):
+                    kinds[line[:120]] = kinds.get(line[:120], 0) + 1
+                elif line.startswith("Traceback (most recent call last)"):
+                    tracebacks += 1
+                    end = next(
+                        (j for j in range(i + 1, len(lines)) if not lines[j].startswith((" ", "\t"))), None
+                    )
+                    if end is not None and not lines[end].startswith("During handling"):
+                        key = lines[end][:120]
+                        kinds[key] = kinds.get(key, 0) + 1
+        return {"tracebacks": tracebacks, "kinds": kinds}
 
 
 class Profiler:
@@ -339,6 +347,7 @@ def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
     """(target, measured, passed) for issue #6's targets; None: not measured."""
     n = res["config"]["students"]
     qs = res["questions"]
+    measured = all(q["received"] for q in qs)  # some student saw every question
     j = res["join"]
     rows = []
     rows.append(
@@ -388,7 +397,7 @@ def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
         (
             "<= 10 host messages per second",
             f"peak {res['host_peak_per_s']} in any 1 s (lobby {res['host_peak_per_s_lobby']})",
-            res["host_peak_per_s"] <= 10,
+            res["host_peak_per_s"] <= 10 if measured else None,
         )
     )
     per_q = [q["msgs_open"] for q in qs]
@@ -396,7 +405,7 @@ def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
         (
             f"messages per question <= N + 50 = {n + 50} (open phase, besides acks/pings)",
             f"{per_q}; reveal phase {[q['msgs_reveal'] for q in qs]}",
-            all(m <= n + 50 for m in per_q),
+            all(m <= n + 50 for m in per_q) if measured else None,
         )
     )
     return rows
@@ -564,6 +573,7 @@ def attach_db(res: dict, db: dict | None) -> None:
 
 def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
     """Run once; returns (figures, machine, setup, target rows)."""
+    info = machine()  # before the run: other people commit to the app while it runs
     cfg_kw = dict(
         students=args.students,
         questions=args.questions,
@@ -637,7 +647,7 @@ def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
         "python bench/run.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python bench/run.py"
     )
     res["extra"] = extra
-    return res, machine(), setup, targets(res, setup["workers"])
+    return res, info, setup, targets(res, setup["workers"])
 
 
 def main(argv: list[str] | None = None) -> int:

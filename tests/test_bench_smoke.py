@@ -28,7 +28,6 @@ def test_load_generator_small_run_is_correct(tmp_path):
             dup_fraction=0.1, join_timeout=30, answer_timeout=20, reveal_timeout=20, server_pids=servers.pids,
         )  # fmt: skip
         res = loadgen.run_load(cfg)
-        problems = servers.log_problems()
     db = bench_run.db_check(env, res["session_id"])
     bench_run.attach_db(res, db)
 
@@ -57,4 +56,5 @@ def test_load_generator_small_run_is_correct(tmp_path):
     assert db["answers_total"] == STUDENTS * QUESTIONS
     assert db["player_question_pairs_recorded_twice"] == 0
     assert res["finished"] == {"students": STUDENTS, "leaderboard": STUDENTS}
-    assert all(p["tracebacks"] == 0 for p in problems.values()), problems
+    assert res["sockets_lost"] == {}
+    assert res["host_socket_closed"] is None
