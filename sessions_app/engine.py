@@ -521,36 +521,39 @@ def answer_submit(*, session_pk: int, player_pk: int, answer_idx: int, msg_id: s
 
 
 def _answer_submit(session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime) -> Outcome:
-    with transaction.atomic():
-        _share_lock(session_pk)
-        session = GameSession.objects.select_related("current_question__quiz").get(pk=session_pk)
-        question = session.current_question
-        if session.state != State.QUESTION or question is None:
-            _raise_unless_duplicate(player_pk, session, msg_id, late=session.state in (State.RESULTS, State.FINISHED))
-        if now > session.question_deadline + grace():
-            _raise_unless_duplicate(player_pk, session, msg_id, late=True)
-        correct_flags = list(question.choices.values_list("is_correct", flat=True))
-        if not 0 <= answer_idx < len(correct_flags):
-            raise EngineError("invalid", f"`answer_idx` must be 0 to {len(correct_flags) - 1}.")
-        time_limit = question.effective_time_limit
-        response_ms = min(max(int((now - session.question_opened_at).total_seconds() * 1000), 0), time_limit * 1000)
-        correct = correct_flags[answer_idx]
-        points = score_for(points=question.points, time_limit_s=time_limit, response_ms=response_ms) if correct else 0
-        question_num = session.question_index + 1
-        try:
-            with transaction.atomic():
-                Answer.objects.create(
-                    session_id=session_pk, player_id=player_pk, question=question,
-                    question_index=session.question_index, choice_idx=answer_idx, received_at=now,
-                    response_ms=response_ms, correct=correct, points=points, msg_id=msg_id or "",
-                )  # fmt: skip
-        except IntegrityError:
-            prior = Answer.objects.get(player_id=player_pk, question=question)
-            if msg_id and prior.msg_id == msg_id:
-                reply = protocol.answer_recorded(question_num=question_num, answer_idx=prior.choice_idx, duplicate=True)
-                return Outcome(reply=reply)
-            raise EngineError("already_answered", "You have already answered this question.") from None
-    reply = protocol.answer_recorded(question_num=question_num, answer_idx=answer_idx)
+    try:
+        with transaction.atomic():
+            _share_lock(session_pk)
+            session = GameSession.objects.select_related("current_question__quiz").get(pk=session_pk)
+            question = session.current_question
+            if session.state != State.QUESTION or question is None:
+                late = session.state in (State.RESULTS, State.FINISHED)
+                _raise_unless_duplicate(player_pk, session, msg_id, late=late)
+            if now > session.question_deadline + grace():
+                _raise_unless_duplicate(player_pk, session, msg_id, late=True)
+            correct_flags = list(question.choices.values_list("is_correct", flat=True))
+            if not 0 <= answer_idx < len(correct_flags):
+                raise EngineError("invalid", f"`answer_idx` must be 0 to {len(correct_flags) - 1}.")
+            limit = question.effective_time_limit
+            response_ms = min(max(int((now - session.question_opened_at).total_seconds() * 1000), 0), limit * 1000)
+            correct = correct_flags[answer_idx]
+            points = score_for(points=question.points, time_limit_s=limit, response_ms=response_ms) if correct else 0
+            # The unique (player, question) constraint is what makes an answer count once.
+            Answer.objects.create(
+                session_id=session_pk, player_id=player_pk, question=question,
+                question_index=session.question_index, choice_idx=answer_idx, received_at=now,
+                response_ms=response_ms, correct=correct, points=points, msg_id=msg_id or "",
+            )  # fmt: skip
+    except IntegrityError:
+        # Nothing else was written, so losing the whole transaction loses nothing.
+        prior = Answer.objects.get(player_id=player_pk, question=question)
+        if msg_id and prior.msg_id == msg_id:
+            reply = protocol.answer_recorded(
+                question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True
+            )
+            return Outcome(reply=reply)
+        raise EngineError("already_answered", "You have already answered this question.") from None
+    reply = protocol.answer_recorded(question_num=session.question_index + 1, answer_idx=answer_idx)
     return Outcome(reply=reply, events=[Refresh(session_pk, session.code, "histogram")])
 
 
