@@ -109,3 +109,116 @@ def _wait_for_other_connections_to_close(timeout: float = 10) -> None:
             if count <= 1:  # the test's own connection
                 return
             time.sleep(0.1)
+
+
+# --- helpers for the fault tests (tests/fault/) ---------------------------------------------
+
+
+class LoggedWorker(Worker):
+    """A Worker whose stderr goes to a file in log_dir (pytest's tmp_path, say), kept across restarts on the
+    same port; read it with output()."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None, log_dir: Path | None = None):
+        super().__init__(env, port)
+        import tempfile
+
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="knewit-worker-"))
+        self.log_path = self.log_dir / f"daphne-{self.port}.log"
+        self.starts = 0
+
+    def start(self, timeout: float = 20) -> LoggedWorker:
+        daphne = [
+            sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+            "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536",
+            "knewit.asgi:application",
+        ]  # fmt: skip
+        self.starts += 1
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- start {self.starts} ---\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                daphne, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daphne exited: {self.output()[-2000:]}")
+            if self.ping(timeout=1):
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"daphne did not answer /ping in time: {self.output()[-2000:]}")
+
+    def ping(self, timeout: float = 2) -> bool:
+        """True when the worker answers GET /ping with 200."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=timeout) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def output(self) -> str:
+        """Everything the worker wrote to stderr, over all its starts."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+@contextlib.contextmanager
+def logged_workers(count: int, env: dict[str, str], log_dir: Path | None = None):
+    """Like workers(), with LoggedWorker (logs in log_dir, e.g. pytest's tmp_path); each keeps its port, so it
+    can be started again after a stop."""
+    started = [LoggedWorker(env, log_dir=log_dir) for _ in range(count)]
+    try:
+        for worker in started:
+            worker.start()
+        yield started
+    finally:
+        for worker in started:
+            worker.stop()
+        _wait_for_other_connections_to_close()
+
+
+class RedisServer:
+    """A private redis-server on a free port of 127.0.0.1, without persistence; stop and start it at will."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def answers(self, timeout: float = 0.5) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def start(self, timeout: float = 10) -> RedisServer:
+        command = [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--daemonize", "no",
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server on port {self.port} exited with {self.proc.returncode}")
+            if self.answers():
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server on port {self.port} did not answer PING in time")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()  # no persistence to flush: kill it like a crash
+            self.proc.wait(timeout=10)
