@@ -56,7 +56,11 @@ def channel_layers_from_url(url: str | None, layer: str = "core") -> dict:
         raise ValueError(f"KNEWIT_CHANNEL_LAYER must be one of {sorted(backends)}, not {layer!r}")
     # redis-py 8 times reads out after 5 s, as long as channels-redis' blocking receive waits, and
     # caps a pool at 100 connections, fewer than a reveal's concurrent sends (channels_redis#422).
-    config: dict = {"hosts": [{"address": url, "socket_timeout": None, "max_connections": 2000}]}
+    # A health check re-opens pooled connections that a Redis restart closed.
+    host = {"address": url, "socket_timeout": None, "max_connections": 2000, "health_check_interval": 10}
+    config: dict = {"hosts": [host]}
     if layer == "core":
-        config.update(capacity=500, expiry=30)
+        # Capacity is per worker's queue, which carries every socket's messages: the stock 100
+        # (or 500) silently drops a reveal's personal results at a few hundred players a worker.
+        config.update(capacity=20_000, expiry=30)
     return {"default": {"BACKEND": backends[layer], "CONFIG": config}}

@@ -7,13 +7,16 @@ session.<code>.player.<id>; browser pages are in the same groups with an `.html`
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
 
 from sessions_app import protocol, render
 from sessions_app.engine import ALL, HOST, PLAYER, PLAYERS, Push, Refresh, Wake
 
+log = logging.getLogger(__name__)
 FANOUT_BATCH = 200  # personal frames sent concurrently at a reveal
 HTML = "html"
 
@@ -35,13 +38,22 @@ def _audiences(push: Push) -> list[str]:
     return [HOST, PLAYERS] if push.audience == ALL else [push.audience]
 
 
+async def group_send(group: str, message: dict) -> None:
+    """group_send, tried twice: after a Redis restart a pooled connection fails once, then reconnects."""
+    layer = get_channel_layer()
+    try:
+        await layer.group_send(group, message)
+    except (ConnectionError, OSError, RedisError):
+        log.warning("group_send to %s failed; retrying once", group, exc_info=True)
+        await layer.group_send(group, message)
+
+
 async def send_push(push: Push) -> None:
     """One event to its audience: JSON once for protocol sockets, HTML once per audience for pages."""
-    layer = get_channel_layer()
     if push.json:
         message = frame(protocol.dumps(push.payload), push.close_code)
         for audience in _audiences(push):
-            await layer.group_send(group_name(push.code, audience, push.player_id), message)
+            await group_send(group_name(push.code, audience, push.player_id), message)
     if not push.html:
         return
     if push.audience == PLAYER:
@@ -50,8 +62,15 @@ async def send_push(push: Push) -> None:
     else:
         pairs = await database_sync_to_async(render.push_html)(push)
     for audience, html in pairs:
-        group = group_name(push.code, audience, push.player_id, fmt=HTML)
-        await layer.group_send(group, frame(html, push.close_code))
+        await group_send(group_name(push.code, audience, push.player_id, fmt=HTML), frame(html, push.close_code))
+
+
+async def _send_logged(push: Push) -> None:
+    """One failed send must not stop the rest of an event's pushes, refreshes and timers."""
+    try:
+        await send_push(push)
+    except Exception:
+        log.exception("push of %s to %s failed", push.payload.get("type"), push.audience)
 
 
 async def send_to_audience(code: str, audience: str, payload: dict) -> None:
@@ -66,9 +85,9 @@ async def dispatch(events: list) -> None:
     personal = [e for e in events if isinstance(e, Push) and e.audience == PLAYER]
     for event in events:
         if isinstance(event, Push) and event.audience != PLAYER:
-            await send_push(event)
+            await _send_logged(event)
     for start in range(0, len(personal), FANOUT_BATCH):
-        await asyncio.gather(*(send_push(p) for p in personal[start : start + FANOUT_BATCH]))
+        await asyncio.gather(*(_send_logged(p) for p in personal[start : start + FANOUT_BATCH]))
     for event in events:
         if isinstance(event, Refresh):
             scheduler.mark_dirty(event)

@@ -21,7 +21,7 @@ from sessions_app.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
-CLOSE_UNAUTHORIZED, CLOSE_KICKED, CLOSE_POLICY = 4401, 4403, 1008
+CLOSE_UNAUTHORIZED, CLOSE_KICKED, CLOSE_POLICY, CLOSE_TRY_AGAIN = 4401, 4403, 1008, 1013
 
 
 def rejoin_cookie_name(code: str) -> str:
@@ -148,8 +148,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 raise ProtocolError("forbidden", "The host does not answer questions.", msg.ref)
             raise ProtocolError("wrong_state", "Join a session first.", msg.ref)
 
-    async def run(self, msg: protocol.Inbound, fn, **kwargs) -> Outcome | None:
-        """Call the engine in the database thread; reply, then broadcast what it says."""
+    async def run(self, msg: protocol.Inbound, fn, enter_as: str | None = None, **kwargs) -> Outcome | None:
+        """Call the engine in the database thread; join the session's groups if asked; reply; broadcast."""
         self.last_error = None
         try:
             outcome = await database_sync_to_async(fn)(**kwargs)
@@ -157,6 +157,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.last_error = exc.code
             await self.send_payload(protocol.error(exc.code, exc.message, msg.ref))
             return None
+        if enter_as is not None and outcome.session is not None:
+            try:
+                await self.enter(outcome.session, enter_as, outcome.player)
+            except Exception:
+                # Without its groups this socket would miss every broadcast: better to make the
+                # client reconnect (and resume) than to let it believe it is in the game.
+                log.exception("joining the channel-layer groups failed")
+                await self.close(code=CLOSE_TRY_AGAIN)
+                return None
         if outcome.reply is not None:
             await self.send_payload(outcome.reply)
         await broadcast.dispatch(outcome.events)
@@ -174,9 +183,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             raw_settings=msg.settings, site_url=self.site_url(),
         )  # fmt: skip
         actor = f"user:{self.host_user.pk}"
-        outcome = await self.run(msg, engine.remembered, actor=actor, msg_id=msg.msg_id, session_pk=None, apply=apply)
-        if outcome is not None and outcome.session is not None:
-            await self.enter(outcome.session, HOST)
+        await self.run(
+            msg, engine.remembered, enter_as=HOST, actor=actor, msg_id=msg.msg_id, session_pk=None, apply=apply
+        )
 
     async def on_quiz_list(self, msg: protocol.QuizList) -> None:
         await self.run(msg, engine.quiz_list, host=self.host_user)
@@ -194,26 +203,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if await database_sync_to_async(throttle.pin_guessing_blocked)(address):
             await self.send_payload(protocol.error("rate_limited", "Too many wrong PINs; wait a minute.", msg.ref))
             return
-        outcome = await self.run(
-            msg, engine.player_join, code=msg.session_id, raw_name=msg.name, password=msg.password,
-            requested_id=self.player_id, msg_id=msg.msg_id, now=timezone.now(),
+        await self.run(
+            msg, engine.player_join, enter_as=PLAYER, code=msg.session_id, raw_name=msg.name,
+            password=msg.password, requested_id=self.player_id, msg_id=msg.msg_id, now=timezone.now(),
         )  # fmt: skip
-        if outcome is not None:
-            await self.enter(outcome.session, PLAYER, outcome.player)
-        elif self.last_error in throttle.WRONG_PIN_CODES:
+        if self.last_error in throttle.WRONG_PIN_CODES:
             await database_sync_to_async(throttle.record_wrong_pin)(address)
 
     async def on_session_resume(self, msg: protocol.SessionResume) -> None:
         if msg.rejoin_token:
-            outcome = await self.run(
-                msg, engine.player_resume, code=msg.session_id, rejoin_token=msg.rejoin_token, now=timezone.now()
-            )
-            if outcome is not None:
-                await self.enter(outcome.session, PLAYER, outcome.player)
+            await self.run(
+                msg, engine.player_resume, enter_as=PLAYER, code=msg.session_id,
+                rejoin_token=msg.rejoin_token, now=timezone.now(),
+            )  # fmt: skip
         elif self.host_user is not None:
-            outcome = await self.run(msg, engine.host_resume, code=msg.session_id, host=self.host_user, now=timezone.now())
-            if outcome is not None:
-                await self.enter(outcome.session, HOST)
+            await self.run(
+                msg, engine.host_resume, enter_as=HOST, code=msg.session_id, host=self.host_user, now=timezone.now()
+            )
         else:
             await self.send_payload(protocol.error("invalid", "`session.resume` needs a `rejoin_token`.", msg.ref))
 
@@ -253,8 +259,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def on_pong(self, msg: protocol.Pong) -> None:
         if self.role != PLAYER or msg.ts is None:
             return
-        latency = round(time.time() * 1000 - msg.ts)
-        await database_sync_to_async(engine.player_seen)(player_pk=self.player_pk, now=timezone.now(), latency_ms=latency)
+        scheduler.record_heartbeat(self.player_pk, round(time.time() * 1000 - msg.ts))
 
     # --- groups and outbound ------------------------------------------------------------
 
@@ -282,7 +287,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def session_push(self, event: dict) -> None:
         """A broadcast rendered once elsewhere: forward the text, close if asked."""
-        await self.send(text_data=event["text"])
+        await self.send_text(event["text"])
         if "close" in event:
             await self.leave_groups()
             self.role = None

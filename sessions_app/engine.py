@@ -291,6 +291,8 @@ def player_join(
             return _rejoin_duplicate(session, prior, now)
         _check_can_join(session, name_key, password)
         player, token = _create_player(session, name, name_key, requested_id, now, via_browser)
+        if via_browser and not session.players_on_pages:
+            GameSession.objects.filter(pk=session.pk).update(players_on_pages=True)
         reply = protocol.session_joined(
             session_id=session.code, player_id=player.public_id, name=player.name, rejoin_token=token
         )
@@ -362,6 +364,11 @@ def player_resume(*, code: str, rejoin_token: str, now: datetime) -> Outcome:
     return Outcome(reply=reply, events=[Refresh(session.pk, session.code, "host_lobby")], session=session, player=player)
 
 
+def host_page_opened(*, session_pk: int) -> None:
+    """From now on this session's broadcasts are also rendered for the host's page."""
+    GameSession.objects.filter(pk=session_pk, host_on_page=False).update(host_on_page=True)
+
+
 def host_resume(*, code: str, host, now: datetime) -> Outcome:
     """The host takes its controls back after a reload or a dropped socket."""
     session = GameSession.objects.filter(code=code).select_related("quiz", "current_question").order_by("-created_at").first()
@@ -372,12 +379,16 @@ def host_resume(*, code: str, host, now: datetime) -> Outcome:
     return Outcome(reply=selectors.snapshot(session, player=None, now=now), session=session)
 
 
-def player_seen(*, player_pk: int, now: datetime, latency_ms: int | None = None) -> None:
-    """Heartbeat: presence comes from this, not from disconnect() (which may never run)."""
-    fields: dict = {"last_seen": now}
-    if latency_ms is not None:
-        fields["latency_ms"] = max(0, min(latency_ms, 600_000))
-    Player.objects.filter(pk=player_pk).update(**fields)
+def players_seen(heartbeats: dict[int, tuple[datetime, int | None]]) -> None:
+    """Heartbeats, in bulk: presence comes from these, not from disconnect() (which may never run)."""
+    Player.objects.bulk_update(
+        [
+            Player(pk=pk, last_seen=when, latency_ms=None if latency is None else max(0, min(latency, 600_000)))
+            for pk, (when, latency) in heartbeats.items()
+        ],
+        ["last_seen", "latency_ms"],
+        batch_size=500,
+    )
 
 
 def player_left(*, player_pk: int, now: datetime) -> None:
@@ -546,8 +557,8 @@ def _answer_submit(session_pk: int, player_pk: int, answer_idx: int, msg_id: str
             )  # fmt: skip
     except IntegrityError:
         # Nothing else was written, so losing the whole transaction loses nothing.
-        prior = Answer.objects.get(player_id=player_pk, question=question)
-        if msg_id and prior.msg_id == msg_id:
+        prior = Answer.objects.filter(player_id=player_pk, msg_id=msg_id).first() if msg_id else None
+        if prior is not None:
             reply = protocol.answer_recorded(
                 question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True
             )

@@ -59,6 +59,9 @@ class GameSession(models.Model):
     question_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
     advance_at = models.DateTimeField(null=True, blank=True, help_text="When auto-advance moves on.")
     revealed_count = models.IntegerField(default=0, help_text="Questions whose results were shown.")
+    # Browser pages get HTML pushes; rendering them only matters once a page is watching.
+    host_on_page = models.BooleanField(default=False)
+    players_on_pages = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -92,7 +95,7 @@ class Player(models.Model):
     kicked = models.BooleanField(default=False)
     via_browser = models.BooleanField(default=False, help_text="Joined from the web page, so gets HTML pushes.")
     joined_at = models.DateTimeField(auto_now_add=True)
-    last_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
     latency_ms = models.IntegerField(null=True, blank=True)
 
     class Meta:
@@ -123,6 +126,10 @@ class Answer(models.Model):
         ordering = ["question_index", "received_at"]
         constraints = [
             models.UniqueConstraint(fields=["player", "question"], name="one_answer_per_player_question"),
+            # A repeated msg_id is never applied twice, even while a later question is open.
+            models.UniqueConstraint(
+                fields=["player", "msg_id"], condition=~Q(msg_id=""), name="one_answer_per_player_msg_id"
+            ),
         ]
         indexes = [models.Index(fields=["session", "question_index"])]
 

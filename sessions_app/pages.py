@@ -51,6 +51,7 @@ def _question(session: GameSession, now: datetime) -> dict | None:
     }
 
 
+LOBBY_NAMES_SHOWN = 200
 HOST_REGIONS_ALL = frozenset({"host_lobby", "host_controls", "host_stage", "histogram", "leaderboard"})
 
 
@@ -59,8 +60,10 @@ def host_view(session: GameSession, now: datetime, regions: frozenset[str] = HOS
     context: dict = {"session": session, "state": session.state, "locked": session.locked}
     if regions & {"host_lobby", "histogram"}:
         players = selectors.lobby_players(session, now) if "host_lobby" in regions else None
-        context["players"] = players
         context["count"] = len(players) if players is not None else selectors.player_count(session)
+        # A projected lobby shows the first names; 2,000 chips would only make the page heavy.
+        context["players"] = players[:LOBBY_NAMES_SHOWN] if players is not None else None
+        context["more_players"] = max(0, context["count"] - LOBBY_NAMES_SHOWN)
     if regions & {"host_stage", "histogram"}:
         question = _question(session, now)
         bins = selectors.bins(session, session.question_index, len(question["texts"])) if question else []

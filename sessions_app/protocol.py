@@ -16,6 +16,15 @@ SESSION_CODE_RE = re.compile(r"^\d{6}$")
 ANYONE, HOST, PLAYER = "anyone", "host", "player"
 
 
+def is_unicode(text: str) -> bool:
+    """False for strings with lone surrogates (JSON can carry them; UTF-8 cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class ProtocolError(Exception):
     """A message the server refuses; becomes an `error` frame, and the socket stays open."""
 
@@ -54,6 +63,8 @@ class Str:
             raise ProtocolError("invalid", f"`{name}` must be a string.")
         if len(value) > self.max_len:
             raise ProtocolError("invalid", f"`{name}` is longer than {self.max_len} characters.")
+        if not is_unicode(value):
+            raise ProtocolError("invalid", f"`{name}` is not valid Unicode.")
         if self.pattern is not None and not self.pattern.match(value):
             raise ProtocolError("invalid", f"`{name}` is not in the expected format.")
         return value
@@ -256,7 +267,7 @@ def parse_fields(cls: type[Inbound], data: dict, ref: dict) -> Inbound:
     values: dict[str, Any] = {}
     msg_id = data.get("msg_id")
     if msg_id is not None:
-        if not isinstance(msg_id, str) or not 0 < len(msg_id) <= MSG_ID_MAX:
+        if not isinstance(msg_id, str) or not 0 < len(msg_id) <= MSG_ID_MAX or not is_unicode(msg_id):
             raise ProtocolError("invalid", f"`msg_id` must be a string of 1 to {MSG_ID_MAX} characters.", ref)
         values["msg_id"] = msg_id
     for name, check in cls.fields.items():
@@ -278,7 +289,12 @@ def parse_fields(cls: type[Inbound], data: dict, ref: dict) -> Inbound:
 
 def dumps(payload: dict) -> str:
     """Serialise one outbound frame; called once per event and audience, never per socket."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate echoed from a client: escape it instead
+        text = json.dumps(payload, separators=(",", ":"))
+    return text
 
 
 def welcome(*, player_id: str, is_host: bool) -> dict:

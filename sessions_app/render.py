@@ -42,16 +42,16 @@ def _session(code: str) -> GameSession | None:
 def push_html(push: Push) -> list[tuple[str, str]]:
     """(audience, html) pairs for a broadcast; reads the session once. Runs in the database thread."""
     msg_type = push.payload["type"]
-    wanted = []
-    if push.audience in (ALL, HOST) and msg_type in HOST_REGIONS:
-        wanted.append((HOST, HOST_REGIONS[msg_type]))
-    if push.audience in (ALL, PLAYERS) and msg_type in PLAYERS_REGIONS:
-        wanted.append((PLAYERS, PLAYERS_REGIONS[msg_type]))
-    if not wanted:
+    if msg_type not in HOST_REGIONS and msg_type not in PLAYERS_REGIONS:
         return []
     session = _session(push.code)
     if session is None:
         return []
+    wanted = []
+    if push.audience in (ALL, HOST) and msg_type in HOST_REGIONS and session.host_on_page:
+        wanted.append((HOST, HOST_REGIONS[msg_type]))
+    if push.audience in (ALL, PLAYERS) and msg_type in PLAYERS_REGIONS and session.players_on_pages:
+        wanted.append((PLAYERS, PLAYERS_REGIONS[msg_type]))
     now = timezone.now()
     html = []
     for audience, names in wanted:

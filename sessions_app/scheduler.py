@@ -8,6 +8,7 @@ dead worker's question still closes. All of it is per event loop, started by the
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import weakref
@@ -22,12 +23,15 @@ from sessions_app.engine import HOST, PLAYERS, Refresh, Wake
 from sessions_app.models import GameSession
 
 log = logging.getLogger(__name__)
+HEARTBEAT_WRITE_INTERVAL_S = 2.0
 
 
 @dataclass
 class LoopState:
-    pending: set = field(default_factory=set)
+    pending: set = field(default_factory=set)  # (session, what) changed since its last read
+    flushing: set = field(default_factory=set)  # (session, what) with a flush task running
     last_flush: dict = field(default_factory=dict)
+    heartbeats: dict = field(default_factory=dict)  # player pk -> (when, latency ms), written in bulk
     tasks: set = field(default_factory=set)
     sockets: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     started: bool = False
@@ -46,7 +50,9 @@ def _state() -> LoopState:
 
 def _spawn(coro) -> asyncio.Task:
     state = _state()
-    task = asyncio.get_running_loop().create_task(coro)
+    # A fresh context: a task spawned from a sync view's async_to_sync call must not inherit that
+    # call's (soon finished) thread executor, or its database calls would fail.
+    task = asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
     state.tasks.add(task)
     task.add_done_callback(state.tasks.discard)
     return task
@@ -60,6 +66,7 @@ def register_socket(consumer) -> None:
         state.started = True
         _spawn(_sweep_forever())
         _spawn(_ping_forever())
+        _spawn(_write_heartbeats_forever())
 
 
 async def shutdown() -> None:
@@ -90,64 +97,66 @@ def mark_dirty(refresh: Refresh) -> None:
 
 
 def _mark(refresh: Refresh) -> None:
-    """One worker: push at once if quiet, else one interval after the last push. Several workers
-    (Redis): the first to claim the interval pushes at its end, for everyone's changes in it."""
     state = _state()
     key = (refresh.session_pk, refresh.what)
-    if key in state.pending:
-        return
     state.pending.add(key)
-    interval = settings.KNEWIT["PLAYERS_LOBBY_INTERVAL_S" if refresh.what == "players_lobby" else "PUSH_INTERVAL_S"]
-    if settings.REDIS_URL:
-        _spawn(_claim_then_flush(interval, refresh))
-    else:
-        delay = max(0.0, state.last_flush.get(key, 0.0) + interval - time.monotonic())
-        _spawn(_flush_after(delay, refresh))
+    if key not in state.flushing:  # a running flush picks the change up when it loops
+        state.flushing.add(key)
+        _spawn(_flush(refresh))
+
+
+def _interval(refresh: Refresh) -> float:
+    return settings.KNEWIT["PLAYERS_LOBBY_INTERVAL_S" if refresh.what == "players_lobby" else "PUSH_INTERVAL_S"]
+
+
+async def _flush(refresh: Refresh) -> None:
+    """Push while there are unread changes, one read at a time, at most once per interval.
+
+    One worker: at once if quiet. Several workers (Redis): the first to claim an interval pushes at
+    its end, for everyone's changes in it, so the host gets the same rate however many workers.
+    """
+    state = _state()
+    key = (refresh.session_pk, refresh.what)
+    interval = _interval(refresh)
+    try:
+        while key in state.pending:
+            await asyncio.sleep(max(0.0, state.last_flush.get(key, 0.0) + interval - time.monotonic()))
+            if settings.REDIS_URL and not await _claim_interval(state, refresh, interval):
+                state.pending.discard(key)  # the claimer reads after our change was committed
+                return
+            # Clear before reading, so a change committed after our read marks it dirty again.
+            state.pending.discard(key)
+            try:
+                frames = await database_sync_to_async(_refresh_frames)(refresh)
+                for audience, payload in frames:
+                    await broadcast.send_to_audience(refresh.code, audience, payload)
+            except Exception:
+                log.exception("refresh of %s failed", refresh)
+            state.last_flush[key] = time.monotonic()
+    finally:
+        state.flushing.discard(key)
 
 
 def _redis(state: LoopState):
     if state.redis is None:
         import redis.asyncio
 
-        state.redis = redis.asyncio.from_url(settings.REDIS_URL)
+        state.redis = redis.asyncio.from_url(settings.REDIS_URL, health_check_interval=10)
     return state.redis
 
 
-async def _claim_then_flush(interval: float, refresh: Refresh) -> None:
-    state = _state()
+async def _claim_interval(state: LoopState, refresh: Refresh, interval: float) -> bool:
+    """Claim the next interval for this session's push across workers; wait it out if ours."""
     claim = f"knewit:push:{refresh.session_pk}:{refresh.what}"
     try:
         # The claim outlives the interval a little, so a worker that dies holding it frees it.
-        claimed = await _redis(state).set(claim, 1, nx=True, px=int(interval * 2000))
-    except Exception:
-        log.warning("redis unavailable for coalescing; pushing from this worker", exc_info=True)
-        claimed = True
-    if not claimed:
-        # Another worker pushes at the end of its interval and will read our committed change.
-        state.pending.discard((refresh.session_pk, refresh.what))
-        return
-    await asyncio.sleep(interval)
-    try:
+        if not await _redis(state).set(claim, 1, nx=True, px=int(interval * 2000)):
+            return False
+        await asyncio.sleep(interval)
         await _redis(state).delete(claim)  # before reading: a later change claims anew
     except Exception:
-        log.warning("redis unavailable for coalescing", exc_info=True)
-    await _flush_after(0, refresh)
-
-
-async def _flush_after(delay: float, refresh: Refresh) -> None:
-    await asyncio.sleep(delay)
-    state = _state()
-    key = (refresh.session_pk, refresh.what)
-    # Clear before reading, so a change committed after our read marks the session dirty again.
-    state.pending.discard(key)
-    state.last_flush[key] = time.monotonic()
-    try:
-        frames = await database_sync_to_async(_refresh_frames)(refresh)
-    except Exception:
-        log.exception("refresh of %s failed", refresh)
-        return
-    for audience, payload in frames:
-        await broadcast.send_to_audience(refresh.code, audience, payload)
+        log.warning("redis unavailable for coalescing; pushing from this worker", exc_info=True)
+    return True
 
 
 def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict]]:
@@ -181,28 +190,52 @@ async def _wake_at(wake: Wake) -> None:
 
 
 async def run_wake(wake: Wake) -> None:
+    """Act on a deadline; never raises, so neither a timer nor the sweeper can die of it."""
     try:
         outcome = await database_sync_to_async(engine.wake)(wake, now=timezone.now())
+        await broadcast.dispatch(outcome.events)
     except Exception:
         log.exception("wake %s failed", wake)
-        return
-    await broadcast.dispatch(outcome.events)
 
 
 async def _sweep_forever() -> None:
+    """Close overdue questions, move on after results pauses, and show lapsed heartbeats."""
     interval = settings.KNEWIT["SWEEP_INTERVAL_S"]
     while True:
         await asyncio.sleep(interval)
         try:
-            wakes = await database_sync_to_async(engine.due_wakes)(now=timezone.now())
+            now = timezone.now()
+            wakes = await database_sync_to_async(engine.due_wakes)(now=now)
+            for wake in wakes:
+                await run_wake(wake)
+            lapsed = await database_sync_to_async(selectors.sessions_with_lapsed_presence)(
+                now=now, window_s=interval + 0.5
+            )
+            for session_pk, code in lapsed:
+                mark_dirty(Refresh(session_pk, code, "host_lobby"))
         except Exception:
             log.exception("sweep failed")
-            continue
-        for wake in wakes:
-            await run_wake(wake)
 
 
 # --- heartbeats -----------------------------------------------------------------------------
+
+
+def record_heartbeat(player_pk: int, latency_ms: int | None) -> None:
+    """A pong: kept here and written with the others every couple of seconds, not one row per pong."""
+    _state().heartbeats[player_pk] = (timezone.now(), latency_ms)
+
+
+async def _write_heartbeats_forever() -> None:
+    state = _state()
+    while True:
+        await asyncio.sleep(HEARTBEAT_WRITE_INTERVAL_S)
+        if not state.heartbeats:
+            continue
+        batch, state.heartbeats = state.heartbeats, {}
+        try:
+            await database_sync_to_async(engine.players_seen)(batch)
+        except Exception:
+            log.exception("writing %d heartbeats failed", len(batch))
 
 
 async def _ping_forever() -> None:

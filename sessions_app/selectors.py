@@ -144,12 +144,12 @@ def shows_live_results(session: GameSession) -> bool:
 def snapshot(session: GameSession, *, player: Player | None, now: datetime) -> dict:
     """Everything a resuming client needs to redraw its screen, as of now."""
     is_host = player is None
-    host_lobby, player_lobby = lobby_payloads(session, now)
-    lobby = host_lobby if is_host else player_lobby
+    players = lobby_players(session, now) if is_host else None  # a player gets the count only
+    count = len(players) if is_host else player_count(session)
     snap: dict = {"type": "session.snapshot", "session_id": session.code, "state": session.state,
-                  "locked": session.locked, "count": lobby["count"]}  # fmt: skip
+                  "locked": session.locked, "count": count}  # fmt: skip
     if is_host:
-        snap["players"] = lobby["players"]
+        snap["players"] = players
     else:
         snap["you"] = {"player_id": player.public_id, "name": player.name, "score": player.score,
                        "rank": rank_of(session, player)}  # fmt: skip
@@ -167,3 +167,17 @@ def snapshot(session: GameSession, *, player: Player | None, now: datetime) -> d
     if session.revealed_count > 0:
         snap["leaderboard"] = leaderboard(session, limit=10)
     return snap
+
+
+def sessions_with_lapsed_presence(*, now: datetime, window_s: float) -> list[tuple[int, str]]:
+    """Open sessions where a player's heartbeat went stale within the last window: their host's list
+    must now show them away, though nothing else happened."""
+    timeout = timedelta(seconds=settings.KNEWIT["PRESENCE_TIMEOUT_S"])
+    lapsed_between = (now - timeout - timedelta(seconds=window_s), now - timeout)
+    rows = (
+        Player.objects.filter(last_seen__range=lapsed_between, kicked=False)
+        .exclude(session__state=GameSession.State.FINISHED)
+        .values_list("session_id", "session__code")
+        .distinct()
+    )
+    return list(rows)

@@ -125,6 +125,7 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
     session = selectors.session_for_host(request.user, code)
     if session.state == GameSession.State.FINISHED and session.closed_at:
         return redirect("session_results", code=code)
+    engine.host_page_opened(session_pk=session.pk)
     join_url = request.build_absolute_uri(reverse("join_code", kwargs={"code": code}))
     qr_svg = segno.make(join_url, error="m").svg_inline(
         scale=6, dark="#1b1b1f", light="#ffffff", title="QR code of the join link", omitsize=True

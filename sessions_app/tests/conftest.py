@@ -17,3 +17,9 @@ def host_token(host):
 @pytest.fixture
 def quiz_for(make_quiz):
     return database_sync_to_async(make_quiz)
+
+
+@pytest.fixture(autouse=True)
+def quick_player_lobby(settings):
+    """Tests wait for pushes to settle; the players' one-second lobby interval would outlast that."""
+    settings.KNEWIT = {**settings.KNEWIT, "PLAYERS_LOBBY_INTERVAL_S": settings.KNEWIT["PUSH_INTERVAL_S"]}
