@@ -128,14 +128,6 @@ async def test_a_silent_socket_shows_connected_until_the_heartbeat_timeout_then_
             await host.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: a heartbeat going stale pushes nothing. `connected` is computed "
-    "(selectors.lobby_players) only when some other event triggers a lobby refresh; no worker re-pushes "
-    "lobby.update when a player's "
-    "last_seen passes PRESENCE_TIMEOUT_S, so the host's live list shows a vanished student as connected "
-    "until something unrelated happens (e.g. another join)",
-)
 async def test_the_host_is_told_when_a_silent_student_times_out(tmp_path):
     token = await make_host()
     host = HostClient(token)
