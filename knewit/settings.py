@@ -146,6 +146,9 @@ KNEWIT = {
     name: type(default)(os.environ.get(f"KNEWIT_{name}", default)) for name, default in _KNEWIT_DEFAULTS.items()
 }
 
+# A Prometheus scraper sends "Authorization: Bearer <token>"; staff can read /metrics when logged in.
+KNEWIT_METRICS_TOKEN = os.environ.get("KNEWIT_METRICS_TOKEN", "")
+
 # Daphne refuses larger messages outright; smaller ones over MAX_FRAME_BYTES get a `too_large` error.
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 64 * 1024
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 64 * 1024

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from quizzes_app.hosts import is_host
-from sessions_app import broadcast, engine, protocol, render, scheduler, throttle
+from sessions_app import broadcast, engine, metrics, protocol, render, scheduler, throttle
 from sessions_app.auth import host_from_token
 from sessions_app.engine import HOST, PLAYER, PLAYERS, EngineError, Outcome
 from sessions_app.protocol import ProtocolError
@@ -90,6 +90,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_UNAUTHORIZED)
                 return
         scheduler.register_socket(self)
+        metrics.counters.sockets += 1
+        self.counted = True
         await self.send_payload(protocol.welcome(player_id=self.player_id, is_host=self.host_user is not None))
 
     @database_sync_to_async
@@ -100,6 +102,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         return user if is_host(user) else None
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            metrics.counters.sockets -= 1
+            self.counted = False
         await self.leave_groups()
         if self.role == PLAYER and self.player_pk is not None:
             await database_sync_to_async(engine.player_left)(player_pk=self.player_pk, now=timezone.now())
@@ -108,6 +113,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- inbound ------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        metrics.counters.messages_in += 1
         if text_data is None:
             await self.send_payload(protocol.error("bad_json", "Only text frames carrying JSON are accepted."))
             return
@@ -248,10 +254,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.host_command(msg, engine.player_kick, player_id=msg.player_id)
 
     async def on_answer_submit(self, msg: protocol.AnswerSubmit) -> None:
+        started = time.monotonic()
         await self.run(
             msg, engine.answer_submit, session_pk=self.session_pk, player_pk=self.player_pk,
             answer_idx=msg.answer_idx, msg_id=msg.msg_id, now=timezone.now(),
         )  # fmt: skip
+        metrics.counters.observe_answer(time.monotonic() - started)
 
     async def on_ping(self, msg: protocol.Ping) -> None:
         await self.send_payload(protocol.pong(ts=msg.ts))
@@ -294,9 +302,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=event["close"])
 
     async def send_payload(self, payload: dict) -> None:
-        await self.send(text_data=protocol.dumps(payload))
+        await self.send_text(protocol.dumps(payload))
 
     async def send_text(self, text: str) -> None:
+        metrics.counters.messages_out += 1
         try:
             await self.send(text_data=text)
         except Exception:  # the socket went away between the ping loop's listing and now
@@ -338,7 +347,7 @@ class PageConsumer(LiveConsumer):
             await self.close(code=CLOSE_KICKED if exc.code in ("kicked", "forbidden") else 1000)
             return
         await self.enter(outcome.session, role, outcome.player)
-        await self.send(text_data=html)
+        await self.send_text(html)
         await broadcast.dispatch(outcome.events)
 
     def parse(self, text: str) -> protocol.Inbound:
@@ -348,4 +357,4 @@ class PageConsumer(LiveConsumer):
         """Replies to this socket, as HTML; welcome and pong have no use on a page."""
         html = render.personal_html(payload)
         if html:
-            await self.send(text_data=html)
+            await self.send_text(html)

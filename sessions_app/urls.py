@@ -9,5 +9,6 @@ urlpatterns = [
     path("host/", views.host_dashboard, name="host_dashboard"),
     path("host/start/", views.session_start, name="session_start"),
     path("host/session/<str:code>/", views.host_session, name="host_session"),
+    path("metrics", views.metrics_view, name="metrics"),
     path("", include("sessions_app.results_urls")),
 ]

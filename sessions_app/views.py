@@ -9,14 +9,15 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_POST
 
 from quizzes_app.hosts import is_host
-from sessions_app import broadcast, engine, pages, selectors, throttle
+from sessions_app import broadcast, engine, metrics, pages, selectors, throttle
 from sessions_app.consumers import rejoin_cookie_name
 from sessions_app.forms import JoinForm, StartSessionForm
 from sessions_app.models import GameSession, Player, hash_secret
@@ -132,3 +133,12 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
     )
     context = {**pages.host_view(session, timezone.now()), "join_url": join_url, "qr_svg": qr_svg, "code": code}
     return render(request, "sessions/host_session.html", context)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics of this worker, for staff or a scraper holding KNEWIT_METRICS_TOKEN."""
+    token = settings.KNEWIT_METRICS_TOKEN
+    bearer = request.headers.get("Authorization", "")
+    if not (request.user.is_staff or (token and constant_time_compare(bearer, f"Bearer {token}"))):
+        return HttpResponseForbidden("Metrics are for staff or a configured token.")
+    return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
