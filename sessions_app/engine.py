@@ -110,7 +110,7 @@ def clean_settings(raw: dict) -> dict:
             raise EngineError("invalid", f"Unknown setting `{key}`.")
         if value is not None and (type(value) is not known[key]):
             raise EngineError("invalid", f"Setting `{key}` must be a {known[key].__name__}.")
-    max_players = raw.get("max_players") or DEFAULT_MAX_PLAYERS
+    max_players = raw["max_players"] if raw.get("max_players") is not None else DEFAULT_MAX_PLAYERS
     if not 1 <= max_players <= 10_000:
         raise EngineError("invalid", "`max_players` must be between 1 and 10000.")
     password = raw.get("password") or ""
@@ -331,14 +331,14 @@ def _create_player(
 
 
 def _rejoin_duplicate(session: GameSession, prior: ProcessedMessage, now: datetime) -> Outcome:
-    """A retried join (its reply was lost): same player, and a fresh token since the first is unknown here."""
-    player = session.players.get(public_id=prior.reply["player_id"])
-    if player.kicked:
+    """A repeated join: the first reply again, without the rejoin token, which only the first reply carried.
+
+    Handing out a fresh token here would let anyone who guesses a name and a msg_id take that
+    player over; a client that lost its reply must join again under another name.
+    """
+    if session.players.filter(public_id=prior.reply["player_id"], kicked=True).exists():
         raise EngineError("kicked", "That player was removed from this game.")
-    token = new_secret()
-    Player.objects.filter(pk=player.pk).update(rejoin_token_hash=hash_secret(token), last_seen=now)
-    reply = {**prior.reply, "rejoin_token": token, "duplicate": True}
-    return Outcome(reply=reply, session=session, player=player)
+    return Outcome(reply={**prior.reply, "rejoin_token": None, "duplicate": True})
 
 
 def valid_player_id(value: str | None) -> bool:

@@ -347,13 +347,6 @@ async def test_own_host_joined_as_player_cannot_send_host_messages_from_that_soc
 # --- identity: a player's msg_id is not a credential ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.player_join/_rejoin_duplicate: a session.join repeating another player's name and msg_id "
-    "(the example client uses msg_id 'join-<name>') hands the caller a fresh rejoin token for that player "
-    "and "
-    "revokes the player's own token: account takeover",
-)
 async def test_replayed_join_msg_id_does_not_hand_over_another_players_identity(connect, game_b):
     game = await game_b()
     code = game["code"]

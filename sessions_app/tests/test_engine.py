@@ -254,15 +254,17 @@ def test_remembered_host_command_applies_once(host, game):
     assert session.question_index == 0
 
 
-def test_join_retry_with_same_msg_id_returns_same_player(game):
+def test_repeated_join_msg_id_is_answered_but_hands_over_nothing(game):
     session, _, _ = game
     join = lambda: engine.player_join(  # noqa: E731
         code=session.code, raw_name="Retry", password=None, requested_id=None, msg_id="j1", now=at(0)
     )
     first, again = join(), join()
-    assert again.reply["duplicate"] is True and again.player.pk == first.player.pk
-    assert again.reply["rejoin_token"] != first.reply["rejoin_token"]
-    assert engine.player_resume(code=session.code, rejoin_token=again.reply["rejoin_token"], now=at(1)).player == first.player
+    assert again.reply == {**first.reply, "rejoin_token": None, "duplicate": True}
+    assert again.player is None and again.session is None  # the repeat does not become that player
+    assert Player.objects.filter(name="Retry").count() == 1
+    # The first token still works: nobody rotated it away.
+    assert engine.player_resume(code=session.code, rejoin_token=first.reply["rejoin_token"], now=at(1)).player == first.player
 
 
 def test_snapshot_mid_question(host, game):

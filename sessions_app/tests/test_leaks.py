@@ -208,10 +208,9 @@ async def run_quiz(world: World, host, host_token) -> None:
     await retry.send(type="session.join", session_id=code, name="Cy", msg_id="join-1")
     again = await retry.reply("lobby")
     assert again["type"] == "session.joined" and again["duplicate"] is True
-    world.tokens[again["rejoin_token"]] = ("Cy", retry)
-    await json_socks["Cy"].comm.disconnect()
-    json_socks["Cy"].closed = 1000
-    json_socks["Cy"] = retry
+    assert again["rejoin_token"] is None  # a repeated join hands over no identity
+    await retry.comm.disconnect()
+    retry.closed = 1000
 
     # ... and three through the join form, then their page sockets with the rejoin cookie.
     page_http: dict[str, AsyncClient] = {}
@@ -366,13 +365,6 @@ async def wait_for(client, msg_type: str, seconds: float) -> dict | None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="views._join calls async_to_sync(broadcast.dispatch); scheduler.mark_dirty spawns the coalesced "
-    "lobby refresh as a task that inherits that call's (soon finished) CurrentThreadExecutor, so its "
-    "database_sync_to_async fails with 'CurrentThreadExecutor already quit or is broken': the refresh is "
-    "logged as failed and dropped, and the host's lobby never shows the student who joined from the form",
-)
 async def test_joining_from_the_form_refreshes_the_host_lobby(connect, host, host_token, caplog):
     host_ws = await connect(f"is_host=true&token={host_token}")
     code = (await host_ws.call("session.created", type="session.create"))["session_id"]
@@ -384,6 +376,8 @@ async def test_joining_from_the_form_refreshes_the_host_lobby(connect, host, hos
     lobby = await wait_for(host_ws, "lobby.update", seconds=3)
     assert lobby is not None and [p["name"] for p in lobby["players"]] == ["Proto", "Formy"]
     count = await wait_for(student, "lobby.update", seconds=3)
+    if count is not None and count["count"] == 1:  # the push for Proto's own join may land first
+        count = await wait_for(student, "lobby.update", seconds=3)
     assert count is not None and count["count"] == 2
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [
         r.getMessage() for r in caplog.records

@@ -253,7 +253,7 @@ class QuizMachine(RuleBasedStateMachine):
         elif name is None:
             expected = {"invalid"}
         elif existing and msg_id and existing.join_msg_id == msg_id:
-            expected = {"kicked"} if existing.kicked else None  # a retried join: the same player again
+            expected = {"kicked"} if existing.kicked else None  # a retried join: its first reply again
         else:
             expected = set()
             if existing and existing.kicked:
@@ -270,7 +270,9 @@ class QuizMachine(RuleBasedStateMachine):
         if outcome is None:
             return
         if existing:
-            assert outcome.reply["duplicate"] is True and outcome.player.pk == existing.pk
+            # The first reply again, without a token: a repeat does not become (or take over) the player.
+            assert outcome.reply["duplicate"] is True and outcome.reply["player_id"] == existing.public_id
+            assert outcome.reply["rejoin_token"] is None and outcome.player is None
             return
         assert outcome.reply["name"] == name and outcome.reply["rejoin_token"]
         self.joins += 1
