@@ -27,7 +27,7 @@ class Bot:
     urls: list[str]
     code: str
     name: str
-    choose: Chooser = lambda question: random.randrange(len(question["options"]))  # noqa: E731
+    choose: Chooser = lambda question: random.randrange(len(question["options"]))
     answer_delay: float = 0.0
     player_id: str | None = None
     rejoin_token: str | None = None
@@ -50,7 +50,7 @@ class Bot:
                     if self.reconnects:
                         self.resumed_after.append(asyncio.get_running_loop().time() - started)
                     await self._play(ws)
-            except (OSError, websockets.ConnectionClosed, asyncio.TimeoutError):
+            except (TimeoutError, OSError, websockets.ConnectionClosed):
                 pass
             if self.final is None and self.closed_reason is None:
                 self.reconnects += 1
@@ -60,15 +60,30 @@ class Bot:
     async def _enter(self, ws) -> None:
         await _expect(ws, "welcome")
         if self.rejoin_token:
-            await ws.send(json.dumps({"type": "session.resume", "session_id": self.code, "rejoin_token": self.rejoin_token}))
+            await ws.send(
+                json.dumps(
+                    {"type": "session.resume", "session_id": self.code, "rejoin_token": self.rejoin_token}
+                )
+            )
             snapshot = await _expect(ws, "session.snapshot")
             question = snapshot.get("question")
             if question and question.get("answered_idx") is not None:
                 self.acknowledged[question["question_num"]] = question["answered_idx"]
             elif question:
-                asyncio.get_running_loop().create_task(self._answer(ws, {**question, "type": "question.next"}))
+                asyncio.get_running_loop().create_task(
+                    self._answer(ws, {**question, "type": "question.next"})
+                )
             return
-        await ws.send(json.dumps({"type": "session.join", "session_id": self.code, "name": self.name, "msg_id": f"join-{self.name}"}))
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "session.join",
+                    "session_id": self.code,
+                    "name": self.name,
+                    "msg_id": f"join-{self.name}",
+                }
+            )
+        )
         joined = await _expect(ws, "session.joined")
         self.player_id, self.rejoin_token = joined["player_id"], joined["rejoin_token"]
 
@@ -114,7 +129,9 @@ async def _expect(ws, kind: str, timeout: float = 10) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", action="append", required=True, help="ws://host:port/ws (repeat for several workers)")
+    parser.add_argument(
+        "--url", action="append", required=True, help="ws://host:port/ws (repeat for several workers)"
+    )
     parser.add_argument("--code", required=True, help="the 6-digit Game PIN")
     parser.add_argument("--name", default=f"bot-{uuid.uuid4().hex[:6]}")
     parser.add_argument("--answer", default="random", help="'random' or a fixed option index")

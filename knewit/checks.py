@@ -13,7 +13,12 @@ MIN_DAPHNE = (4, 2, 3)  # 4.2.2 and 4.2.3 fix unbounded message size and upgrade
 @register(Tags.security)
 def allowed_hosts_not_wildcard(app_configs, **kwargs):
     if "*" in settings.ALLOWED_HOSTS:
-        return [Error("ALLOWED_HOSTS contains '*', which also switches off the WebSocket origin check.", id="knewit.E001")]
+        return [
+            Error(
+                "ALLOWED_HOSTS contains '*', which also switches off the WebSocket origin check.",
+                id="knewit.E001",
+            )
+        ]
     return []
 
 
@@ -24,7 +29,9 @@ def content_security_policy_is_strict(app_configs, **kwargs):
     for name in ("script-src", "style-src", "default-src"):
         values = directives.get(name, [])
         if not values or any(v in ("'unsafe-inline'", "'unsafe-eval'", "*") for v in values):
-            problems.append(Warning(f"CSP `{name}` is missing or allows inline/eval/any source.", id="knewit.W001"))
+            problems.append(
+                Warning(f"CSP `{name}` is missing or allows inline/eval/any source.", id="knewit.W001")
+            )
     return problems
 
 
@@ -32,5 +39,10 @@ def content_security_policy_is_strict(app_configs, **kwargs):
 def daphne_is_patched(app_configs, **kwargs):
     installed = tuple(int(part) for part in version("daphne").split(".")[:3])
     if installed < MIN_DAPHNE:
-        return [Error(f"daphne {version('daphne')} is older than 4.2.3 (message size and header smuggling fixes).", id="knewit.E002")]
+        return [
+            Error(
+                f"daphne {version('daphne')} is older than 4.2.3 (message size and header smuggling fixes).",
+                id="knewit.E002",
+            )
+        ]
     return []

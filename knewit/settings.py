@@ -11,7 +11,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool(os.environ.get("DJANGO_DEBUG"), default=False)
 # The "django-insecure-" prefix makes `check --deploy` complain if production forgets its key.
-_DEV_SECRET = "django-insecure-dev-only-key-set-DJANGO_SECRET_KEY-in-production"
+_DEV_SECRET = "django-insecure-dev-only-key-set-DJANGO_SECRET_KEY-in-production"  # noqa: S105
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _DEV_SECRET
 ALLOWED_HOSTS = env_list(os.environ.get("DJANGO_ALLOWED_HOSTS"), ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list(os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS"), [])
@@ -143,7 +143,8 @@ _KNEWIT_DEFAULTS = {
     "JOIN_ATTEMPTS_PER_MINUTE": 10,  # wrong PINs per client address
 }
 KNEWIT = {
-    name: type(default)(os.environ.get(f"KNEWIT_{name}", default)) for name, default in _KNEWIT_DEFAULTS.items()
+    name: type(default)(os.environ.get(f"KNEWIT_{name}", default))
+    for name, default in _KNEWIT_DEFAULTS.items()
 }
 
 # A Prometheus scraper sends "Authorization: Bearer <token>"; staff can read /metrics when logged in.
@@ -155,7 +156,11 @@ DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 64 * 1024
 
 # The cache holds join throttles; with Redis it is shared by every worker.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "knewit"}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "knewit",
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

@@ -10,9 +10,7 @@ HOST_PERMISSIONS = [
     ("quizzes_app", codename)
     for model in ("quiz", "question", "choice")
     for codename in (f"add_{model}", f"change_{model}", f"delete_{model}", f"view_{model}")
-] + [
-    ("sessions_app", f"view_{model}") for model in ("gamesession", "player", "answer")
-]
+] + [("sessions_app", f"view_{model}") for model in ("gamesession", "player", "answer")]
 
 
 def is_host(user: AbstractBaseUser | AnonymousUser | None) -> bool:

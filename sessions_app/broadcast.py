@@ -1,4 +1,4 @@
-"""Engine events to the channel layer: each frame is serialised (JSON) and rendered (HTML) once, sent to a group.
+"""Engine events to the channel layer: each frame serialised (JSON) and rendered (HTML) once, sent to a group.
 
 Protocol sockets are in the groups session.<code>.host, session.<code>.players and
 session.<code>.player.<id>; browser pages are in the same groups with an `.html` suffix.
@@ -62,7 +62,9 @@ async def send_push(push: Push) -> None:
     else:
         pairs = await database_sync_to_async(render.push_html)(push)
     for audience, html in pairs:
-        await group_send(group_name(push.code, audience, push.player_id, fmt=HTML), frame(html, push.close_code))
+        await group_send(
+            group_name(push.code, audience, push.player_id, fmt=HTML), frame(html, push.close_code)
+        )
 
 
 async def _send_logged(push: Push) -> None:

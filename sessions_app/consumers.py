@@ -86,13 +86,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if (params.get("is_host") or [""])[0].lower() == "true":
             self.host_user = await self.authenticate_host((params.get("token") or [None])[0])
             if self.host_user is None:
-                await self.send_payload(protocol.error("unauthorized", "Host rights need a login or a host token."))
+                await self.send_payload(
+                    protocol.error("unauthorized", "Host rights need a login or a host token.")
+                )
                 await self.close(code=CLOSE_UNAUTHORIZED)
                 return
         scheduler.register_socket(self)
         metrics.counters.sockets += 1
         self.counted = True
-        await self.send_payload(protocol.welcome(player_id=self.player_id, is_host=self.host_user is not None))
+        await self.send_payload(
+            protocol.welcome(player_id=self.player_id, is_host=self.host_user is not None)
+        )
 
     @database_sync_to_async
     def authenticate_host(self, token: str | None):
@@ -115,7 +119,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         metrics.counters.messages_in += 1
         if text_data is None:
-            await self.send_payload(protocol.error("bad_json", "Only text frames carrying JSON are accepted."))
+            await self.send_payload(
+                protocol.error("bad_json", "Only text frames carrying JSON are accepted.")
+            )
             return
         if len(text_data.encode()) > settings.KNEWIT["MAX_FRAME_BYTES"]:
             await self.send_payload(protocol.error("too_large", "Frames are limited to 4 KiB."))
@@ -136,7 +142,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await handler(msg)
         except Exception:
             log.exception("handling %s failed", msg.type)
-            await self.send_payload(protocol.error("invalid", "The server could not handle that message.", msg.ref))
+            await self.send_payload(
+                protocol.error("invalid", "The server could not handle that message.", msg.ref)
+            )
 
     def parse(self, text: str) -> protocol.Inbound:
         return protocol.parse_message(text)
@@ -181,7 +189,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """A host message on this socket's session, applied once per msg_id."""
         apply = functools.partial(fn, session_pk=self.session_pk, host=self.host_user, **kwargs)
         actor = f"host:{self.session_pk}"
-        await self.run(msg, engine.remembered, actor=actor, msg_id=msg.msg_id, session_pk=self.session_pk, apply=apply)
+        await self.run(
+            msg, engine.remembered, actor=actor, msg_id=msg.msg_id, session_pk=self.session_pk, apply=apply
+        )
 
     async def on_session_create(self, msg: protocol.SessionCreate) -> None:
         apply = functools.partial(
@@ -190,7 +200,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         )  # fmt: skip
         actor = f"user:{self.host_user.pk}"
         await self.run(
-            msg, engine.remembered, enter_as=HOST, actor=actor, msg_id=msg.msg_id, session_pk=None, apply=apply
+            msg,
+            engine.remembered,
+            enter_as=HOST,
+            actor=actor,
+            msg_id=msg.msg_id,
+            session_pk=None,
+            apply=apply,
         )
 
     async def on_quiz_list(self, msg: protocol.QuizList) -> None:
@@ -207,7 +223,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def on_session_join(self, msg: protocol.SessionJoin) -> None:
         address = (self.scope.get("client") or ["unknown"])[0]
         if await database_sync_to_async(throttle.pin_guessing_blocked)(address):
-            await self.send_payload(protocol.error("rate_limited", "Too many wrong PINs; wait a minute.", msg.ref))
+            await self.send_payload(
+                protocol.error("rate_limited", "Too many wrong PINs; wait a minute.", msg.ref)
+            )
             return
         await self.run(
             msg, engine.player_join, enter_as=PLAYER, code=msg.session_id, raw_name=msg.name,
@@ -224,10 +242,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
             )  # fmt: skip
         elif self.host_user is not None:
             await self.run(
-                msg, engine.host_resume, enter_as=HOST, code=msg.session_id, host=self.host_user, now=timezone.now()
+                msg,
+                engine.host_resume,
+                enter_as=HOST,
+                code=msg.session_id,
+                host=self.host_user,
+                now=timezone.now(),
             )
         else:
-            await self.send_payload(protocol.error("invalid", "`session.resume` needs a `rejoin_token`.", msg.ref))
+            await self.send_payload(
+                protocol.error("invalid", "`session.resume` needs a `rejoin_token`.", msg.ref)
+            )
 
     async def on_quiz_start(self, msg: protocol.Inbound) -> None:
         await self.host_command(msg, engine.quiz_start, now=timezone.now())
@@ -335,13 +360,22 @@ class PageConsumer(LiveConsumer):
         now = timezone.now()
         try:
             if self.scope["url_route"]["kwargs"]["role"] == "host":
-                outcome = await database_sync_to_async(engine.host_resume)(code=code, host=self.host_user, now=now)
-                role, html = HOST, await database_sync_to_async(render.host_page_regions)(outcome.session, now)
+                outcome = await database_sync_to_async(engine.host_resume)(
+                    code=code, host=self.host_user, now=now
+                )
+                role, html = (
+                    HOST,
+                    await database_sync_to_async(render.host_page_regions)(outcome.session, now),
+                )
             else:
                 token = self.scope.get("cookies", {}).get(rejoin_cookie_name(code), "")
-                outcome = await database_sync_to_async(engine.player_resume)(code=code, rejoin_token=token, now=now)
+                outcome = await database_sync_to_async(engine.player_resume)(
+                    code=code, rejoin_token=token, now=now
+                )
                 role = PLAYER
-                html = await database_sync_to_async(render.player_page_regions)(outcome.session, outcome.player, now)
+                html = await database_sync_to_async(render.player_page_regions)(
+                    outcome.session, outcome.player, now
+                )
         except EngineError as exc:
             await self.send_payload(protocol.error(exc.code, exc.message))
             await self.close(code=CLOSE_KICKED if exc.code in ("kicked", "forbidden") else 1000)

@@ -131,7 +131,9 @@ def new_code() -> str:
 # --- msg_id: a repeated id is answered, not applied again -----------------------------------
 
 
-def remembered(*, actor: str, msg_id: str | None, session_pk: int | None, apply: Callable[[], Outcome]) -> Outcome:
+def remembered(
+    *, actor: str, msg_id: str | None, session_pk: int | None, apply: Callable[[], Outcome]
+) -> Outcome:
     """Run a state-changing command once per (actor, msg_id); repeats get the first reply again."""
     if not msg_id:
         return apply()
@@ -159,7 +161,8 @@ def _duplicate(prior: ProcessedMessage) -> Outcome:
 def quiz_list(*, host) -> Outcome:
     quizzes = selectors.quizzes_for_host(host)
     items = [
-        protocol.quiz_summary(None, quiz_id=q.pk, title=q.title, num_questions=q.num_questions) for q in quizzes
+        protocol.quiz_summary(None, quiz_id=q.pk, title=q.title, num_questions=q.num_questions)
+        for q in quizzes
     ]
     return Outcome(reply={"type": "quiz.list", "quizzes": items})
 
@@ -177,7 +180,9 @@ def _save_quiz(host, data: dict) -> Quiz:
 
 
 def _quiz_summary(msg_type: str, quiz: Quiz) -> dict:
-    return protocol.quiz_summary(msg_type, quiz_id=quiz.pk, title=quiz.title, num_questions=quiz.questions.count())
+    return protocol.quiz_summary(
+        msg_type, quiz_id=quiz.pk, title=quiz.title, num_questions=quiz.questions.count()
+    )
 
 
 def _host_quiz(host, quiz_id: int) -> Quiz:
@@ -205,7 +210,9 @@ def session_create(*, host, quiz_id: int | None, raw_settings: dict, site_url: s
     else:
         raise EngineError("full", "No free join code; try again.")
     join_url = f"{site_url}/join/{session.code}/"
-    return Outcome(reply=protocol.session_created(session_id=session.code, join_url=join_url), session=session)
+    return Outcome(
+        reply=protocol.session_created(session_id=session.code, join_url=join_url), session=session
+    )
 
 
 def host_session(*, session_pk: int, host, lock: bool = True) -> GameSession:
@@ -280,7 +287,9 @@ def player_join(
     name = clean_name(raw_name)
     name_key = name.casefold()
     with transaction.atomic():
-        session = GameSession.objects.select_for_update().filter(code=code).exclude(state=State.FINISHED).first()
+        session = (
+            GameSession.objects.select_for_update().filter(code=code).exclude(state=State.FINISHED).first()
+        )
         if session is None:
             if GameSession.objects.filter(code=code).exists():
                 raise EngineError("wrong_state", "That game is over.")
@@ -297,8 +306,12 @@ def player_join(
             session_id=session.code, player_id=player.public_id, name=player.name, rejoin_token=token
         )
         if msg_id:
-            ProcessedMessage.objects.create(session=session, actor=actor, msg_id=msg_id, reply={**reply, "rejoin_token": None})
-        return Outcome(reply=reply, events=[Refresh(session.pk, session.code, "lobby")], session=session, player=player)
+            ProcessedMessage.objects.create(
+                session=session, actor=actor, msg_id=msg_id, reply={**reply, "rejoin_token": None}
+            )
+        return Outcome(
+            reply=reply, events=[Refresh(session.pk, session.code, "lobby")], session=session, player=player
+        )
 
 
 def _check_can_join(session: GameSession, name_key: str, password: str | None) -> None:
@@ -361,7 +374,9 @@ def player_resume(*, code: str, rejoin_token: str, now: datetime) -> Outcome:
         raise EngineError("kicked", "You were removed from this game.")
     Player.objects.filter(pk=player.pk).update(last_seen=now)
     reply = selectors.snapshot(session, player=player, now=now)
-    return Outcome(reply=reply, events=[Refresh(session.pk, session.code, "host_lobby")], session=session, player=player)
+    return Outcome(
+        reply=reply, events=[Refresh(session.pk, session.code, "host_lobby")], session=session, player=player
+    )
 
 
 def host_page_opened(*, session_pk: int) -> None:
@@ -371,7 +386,12 @@ def host_page_opened(*, session_pk: int) -> None:
 
 def host_resume(*, code: str, host, now: datetime) -> Outcome:
     """The host takes its controls back after a reload or a dropped socket."""
-    session = GameSession.objects.filter(code=code).select_related("quiz", "current_question").order_by("-created_at").first()
+    session = (
+        GameSession.objects.filter(code=code)
+        .select_related("quiz", "current_question")
+        .order_by("-created_at")
+        .first()
+    )
     if session is None:
         raise EngineError("not_found", "No game with that PIN.")
     if session.host_id != host.pk:
@@ -383,7 +403,9 @@ def players_seen(heartbeats: dict[int, tuple[datetime, int | None]]) -> None:
     """Heartbeats, in bulk: presence comes from these, not from disconnect() (which may never run)."""
     Player.objects.bulk_update(
         [
-            Player(pk=pk, last_seen=when, latency_ms=None if latency is None else max(0, min(latency, 600_000)))
+            Player(
+                pk=pk, last_seen=when, latency_ms=None if latency is None else max(0, min(latency, 600_000))
+            )
             for pk, (when, latency) in heartbeats.items()
         ],
         ["last_seen", "latency_ms"],
@@ -443,7 +465,12 @@ def quiz_stop(*, session_pk: int, host, now: datetime) -> Outcome:
 def auto_advance(*, session_pk: int, index: int, now: datetime) -> Outcome:
     """Move on after the results pause; a no-op unless that pause is still current and due."""
     with transaction.atomic():
-        session = GameSession.objects.select_for_update(of=("self",)).select_related("quiz").filter(pk=session_pk).first()
+        session = (
+            GameSession.objects.select_for_update(of=("self",))
+            .select_related("quiz")
+            .filter(pk=session_pk)
+            .first()
+        )
         if (
             session is None
             or session.state != State.RESULTS
@@ -475,7 +502,9 @@ def _advance(session: GameSession, now: datetime) -> list:
     )  # fmt: skip
     if not updated:
         return []  # another worker moved this session on first
-    payload = selectors.question_payload(question, next_index, len(question_ids), time_left_ms=time_limit * 1000)
+    payload = selectors.question_payload(
+        question, next_index, len(question_ids), time_left_ms=time_limit * 1000
+    )
     return [
         Push(session.code, ALL, payload),
         Wake(session.pk, session.code, deadline + grace(), next_index, "close"),
@@ -508,9 +537,9 @@ def question_close(*, session_pk: int, index: int, now: datetime, announce: bool
         advance_at = now + timedelta(seconds=settings.KNEWIT["AUTO_ADVANCE_S"]) if auto else None
         # The conditional update is the claim: of racing closers, exactly one sees a row change.
         # On PostgreSQL it also waits for answers in flight (they hold FOR SHARE on this row).
-        claimed = GameSession.objects.filter(pk=session_pk, state=State.QUESTION, question_index=index).update(
-            state=State.RESULTS, revealed_count=index + 1, advance_at=advance_at
-        )
+        claimed = GameSession.objects.filter(
+            pk=session_pk, state=State.QUESTION, question_index=index
+        ).update(state=State.RESULTS, revealed_count=index + 1, advance_at=advance_at)
         if not claimed:
             return Outcome()
         _recompute_scores(session, index)
@@ -523,7 +552,9 @@ def question_close(*, session_pk: int, index: int, now: datetime, announce: bool
         return Outcome(events=events)
 
 
-def answer_submit(*, session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime) -> Outcome:
+def answer_submit(
+    *, session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime
+) -> Outcome:
     """Record a player's answer once; the reply says it was recorded, never whether it was right."""
     try:
         return _answer_submit(session_pk, player_pk, answer_idx, msg_id, now)
@@ -531,7 +562,9 @@ def answer_submit(*, session_pk: int, player_pk: int, answer_idx: int, msg_id: s
         return Outcome(reply=dup.reply)
 
 
-def _answer_submit(session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime) -> Outcome:
+def _answer_submit(
+    session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime
+) -> Outcome:
     try:
         with transaction.atomic():
             _share_lock(session_pk)
@@ -546,9 +579,15 @@ def _answer_submit(session_pk: int, player_pk: int, answer_idx: int, msg_id: str
             if not 0 <= answer_idx < len(correct_flags):
                 raise EngineError("invalid", f"`answer_idx` must be 0 to {len(correct_flags) - 1}.")
             limit = question.effective_time_limit
-            response_ms = min(max(int((now - session.question_opened_at).total_seconds() * 1000), 0), limit * 1000)
+            response_ms = min(
+                max(int((now - session.question_opened_at).total_seconds() * 1000), 0), limit * 1000
+            )
             correct = correct_flags[answer_idx]
-            points = score_for(points=question.points, time_limit_s=limit, response_ms=response_ms) if correct else 0
+            points = (
+                score_for(points=question.points, time_limit_s=limit, response_ms=response_ms)
+                if correct
+                else 0
+            )
             # The unique (player, question) constraint is what makes an answer count once.
             Answer.objects.create(
                 session_id=session_pk, player_id=player_pk, question=question,
@@ -580,7 +619,9 @@ def _recompute_scores(session: GameSession, index: int) -> None:
     time_saved = mine.annotate(saved=Sum(limit_ms - F("response_ms"))).values("saved")
     all_limits_ms = 1000 * sum(
         q.effective_time_limit
-        for q in Question.objects.filter(pk__in=selectors.question_ids(session.quiz_id)[: index + 1]).select_related("quiz")
+        for q in Question.objects.filter(
+            pk__in=selectors.question_ids(session.quiz_id)[: index + 1]
+        ).select_related("quiz")
     )
     Player.objects.filter(session=session).update(
         score=Coalesce(Subquery(total_points), 0),
@@ -594,15 +635,17 @@ def _reveal(session: GameSession, index: int) -> list[Push]:
     question = session.current_question
     correct_idx = next(i for i, ok in enumerate(question.choices.values_list("is_correct", flat=True)) if ok)
     bins = selectors.bins(session, index, question.choices.count())
-    ranked = list(selectors.ranked_players(session).only("public_id", "name", "score", "correct_count", "via_browser"))
+    ranked = list(
+        selectors.ranked_players(session).only("public_id", "name", "score", "correct_count", "via_browser")
+    )
     results = protocol.question_results(
         question_num=index + 1, correct_idx=correct_idx, bins=bins, leaderboard=selectors.entries(ranked[:10])
     )
     answers = {
         player_pk: (correct, points)
-        for player_pk, correct, points in Answer.objects.filter(session=session, question_index=index).values_list(
-            "player_id", "correct", "points"
-        )
+        for player_pk, correct, points in Answer.objects.filter(
+            session=session, question_index=index
+        ).values_list("player_id", "correct", "points")
     }
     pushes = [Push(session.code, ALL, results)]
     for rank, player in enumerate(ranked, start=1):
@@ -610,7 +653,9 @@ def _reveal(session: GameSession, index: int) -> list[Push]:
         payload = protocol.answer_result(
             question_num=index + 1, correct=correct, points=points, score=player.score, rank=rank
         )
-        pushes.append(Push(session.code, PLAYER, payload, player_id=player.public_id, html=player.via_browser))
+        pushes.append(
+            Push(session.code, PLAYER, payload, player_id=player.public_id, html=player.via_browser)
+        )
     return pushes
 
 
@@ -632,14 +677,16 @@ def _raise_unless_duplicate(player_pk: int, session: GameSession, msg_id: str | 
         prior = Answer.objects.filter(player_id=player_pk, msg_id=msg_id, session=session).first()
         if prior is not None:
             raise DuplicateAnswer(
-                protocol.answer_recorded(question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True)
+                protocol.answer_recorded(
+                    question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True
+                )
             )
     if late:
         raise EngineError("too_late", "Time is up for this question.")
     raise EngineError("wrong_state", "No question is open.")
 
 
-class DuplicateAnswer(Exception):  # noqa: N818 - not an error: it carries the first reply
+class DuplicateAnswer(Exception):
     """Raised to leave the transaction with the first acknowledgement of a repeated answer."""
 
     def __init__(self, reply: dict):
@@ -657,9 +704,9 @@ def due_wakes(*, now: datetime) -> list[Wake]:
     ]
     wakes += [
         Wake(pk, code, at, index, "advance")
-        for pk, code, index, at in GameSession.objects.filter(state=State.RESULTS, advance_at__lte=now).values_list(
-            "pk", "code", "question_index", "advance_at"
-        )
+        for pk, code, index, at in GameSession.objects.filter(
+            state=State.RESULTS, advance_at__lte=now
+        ).values_list("pk", "code", "question_index", "advance_at")
     ]
     return wakes
 

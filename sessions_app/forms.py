@@ -12,7 +12,9 @@ class JoinForm(forms.Form):
         label="Game PIN",
         regex=r"^\s*\d{6}\s*$",
         error_messages={"invalid": "A Game PIN is 6 digits."},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 6, "pattern": r"\d{6}"}),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 6, "pattern": r"\d{6}"}
+        ),
     )
     nickname = forms.CharField(
         label="Nickname", max_length=NAME_MAX, strip=True,

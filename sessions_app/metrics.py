@@ -59,5 +59,8 @@ def render() -> str:
     for bound, count in zip((*ANSWER_BUCKETS_S, "+Inf"), counters.answer_buckets, strict=True):
         cumulative += count
         lines.append(f'knewit_answer_seconds_bucket{{le="{bound}"}} {cumulative}')
-    lines += [f"knewit_answer_seconds_sum {counters.answer_seconds:.6f}", f"knewit_answer_seconds_count {counters.answers}"]
+    lines += [
+        f"knewit_answer_seconds_sum {counters.answer_seconds:.6f}",
+        f"knewit_answer_seconds_count {counters.answers}",
+    ]
     return "\n".join(lines) + "\n"

@@ -87,13 +87,17 @@ class Player(models.Model):
     session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="players")
     public_id = models.CharField(max_length=64)
     name = models.CharField(max_length=20)
-    name_key = models.CharField(max_length=20, editable=False, help_text="Case-folded name, unique per session.")
+    name_key = models.CharField(
+        max_length=20, editable=False, help_text="Case-folded name, unique per session."
+    )
     rejoin_token_hash = models.CharField(max_length=64, db_index=True, editable=False)
     score = models.IntegerField(default=0)
     correct_count = models.IntegerField(default=0)
     total_answer_ms = models.BigIntegerField(default=0, help_text="Tie-break: lower ranks first.")
     kicked = models.BooleanField(default=False)
-    via_browser = models.BooleanField(default=False, help_text="Joined from the web page, so gets HTML pushes.")
+    via_browser = models.BooleanField(
+        default=False, help_text="Joined from the web page, so gets HTML pushes."
+    )
     joined_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
     latency_ms = models.IntegerField(null=True, blank=True)
@@ -143,7 +147,9 @@ class ProcessedMessage(models.Model):
     session = models.ForeignKey(
         GameSession, null=True, blank=True, on_delete=models.CASCADE, related_name="processed_messages"
     )
-    actor = models.CharField(max_length=100, help_text="Who sent it: a host user, a session's host, a joiner.")
+    actor = models.CharField(
+        max_length=100, help_text="Who sent it: a host user, a session's host, a joiner."
+    )
     msg_id = models.CharField(max_length=64)
     reply = models.JSONField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -152,3 +158,6 @@ class ProcessedMessage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["actor", "msg_id"], name="unique_msg_id_per_actor"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.msg_id}"

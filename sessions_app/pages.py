@@ -14,7 +14,9 @@ OPTION_SHAPES = ["triangle", "diamond", "circle", "square", "star", "hexagon"]
 SHAPE_GLYPHS = {"triangle": "▲", "diamond": "◆", "circle": "●", "square": "■", "star": "★", "hexagon": "⬢"}
 
 
-def option_views(texts: list[str], *, bins: list[int] | None = None, correct_idx: int | None = None) -> list[dict]:
+def option_views(
+    texts: list[str], *, bins: list[int] | None = None, correct_idx: int | None = None
+) -> list[dict]:
     """Options with their index, shape, glyph and, when known, count and correctness."""
     top = max(bins or [0]) or 1
     return [
@@ -39,7 +41,11 @@ def _question(session: GameSession, now: datetime) -> dict | None:
     choices = list(question.choices.order_by("order", "pk").values_list("text", "is_correct"))
     revealed = session.state == State.RESULTS
     correct_idx = next(i for i, (_, ok) in enumerate(choices) if ok) if revealed else None
-    left_ms = int((session.question_deadline - now).total_seconds() * 1000) if session.state == State.QUESTION else 0
+    left_ms = (
+        int((session.question_deadline - now).total_seconds() * 1000)
+        if session.state == State.QUESTION
+        else 0
+    )
     return {
         "num": session.question_index + 1,
         "total": len(selectors.question_ids(session.quiz_id)),
@@ -68,7 +74,11 @@ def host_view(session: GameSession, now: datetime, regions: frozenset[str] = HOS
         question = _question(session, now)
         bins = selectors.bins(session, session.question_index, len(question["texts"])) if question else []
         context["question"] = question
-        context["options"] = option_views(question["texts"], bins=bins, correct_idx=question["correct_idx"]) if question else []
+        context["options"] = (
+            option_views(question["texts"], bins=bins, correct_idx=question["correct_idx"])
+            if question
+            else []
+        )
         context["answered"] = sum(bins)
     if "leaderboard" in regions:
         context["leaderboard"] = selectors.leaderboard(session, limit=10) if session.revealed_count else []
@@ -81,7 +91,9 @@ def host_view(session: GameSession, now: datetime, regions: frozenset[str] = HOS
 def players_view(session: GameSession, now: datetime) -> dict:
     """What every player's page shows alike (pushed once to all of them)."""
     question = _question(session, now) if session.state == State.QUESTION else None
-    live = selectors.histogram_payload(session) if question and selectors.shows_live_results(session) else None
+    live = (
+        selectors.histogram_payload(session) if question and selectors.shows_live_results(session) else None
+    )
     return {
         "session": session,
         "state": session.state,
@@ -89,9 +101,12 @@ def players_view(session: GameSession, now: datetime) -> dict:
         "question": question,
         "options": option_views(question["texts"], bins=live["bins"] if live else None) if question else [],
         "live": live,
-        "stage": {State.LOBBY: "lobby", State.QUESTION: "question", State.RESULTS: "wait", State.FINISHED: "finished"}[
-            session.state
-        ],
+        "stage": {
+            State.LOBBY: "lobby",
+            State.QUESTION: "question",
+            State.RESULTS: "wait",
+            State.FINISHED: "finished",
+        }[session.state],
     }
 
 

@@ -331,10 +331,18 @@ def lobby_update(*, state: str, locked: bool, count: int, players: list[dict] | 
 
 
 def histogram(*, question_num: int, bins: list[int], answered: int, total: int) -> dict:
-    return {"type": "histogram", "question_num": question_num, "bins": bins, "answered": answered, "total": total}
+    return {
+        "type": "histogram",
+        "question_num": question_num,
+        "bins": bins,
+        "answered": answered,
+        "total": total,
+    }
 
 
-def question_results(*, question_num: int, correct_idx: int, bins: list[int], leaderboard: list[dict]) -> dict:
+def question_results(
+    *, question_num: int, correct_idx: int, bins: list[int], leaderboard: list[dict]
+) -> dict:
     return {
         "type": "question.results",
         "question_num": question_num,
@@ -346,7 +354,12 @@ def question_results(*, question_num: int, correct_idx: int, bins: list[int], le
 
 def answer_recorded(*, question_num: int, answer_idx: int, duplicate: bool = False) -> dict:
     """Acknowledges an answer; says nothing about whether it was right."""
-    return {"type": "answer.recorded", "question_num": question_num, "answer_idx": answer_idx, "duplicate": duplicate}
+    return {
+        "type": "answer.recorded",
+        "question_num": question_num,
+        "answer_idx": answer_idx,
+        "duplicate": duplicate,
+    }
 
 
 def answer_result(*, question_num: int, correct: bool, points: int, score: int, rank: int) -> dict:
@@ -361,7 +374,13 @@ def answer_result(*, question_num: int, correct: bool, points: int, score: int, 
 
 
 def leaderboard_entry(*, rank: int, player_id: str, name: str, score: int, correct_count: int) -> dict:
-    return {"rank": rank, "player_id": player_id, "name": name, "score": score, "correct_count": correct_count}
+    return {
+        "rank": rank,
+        "player_id": player_id,
+        "name": name,
+        "score": score,
+        "correct_count": correct_count,
+    }
 
 
 def quiz_finished(*, leaderboard: list[dict]) -> dict:

@@ -55,7 +55,11 @@ def push_html(push: Push) -> list[tuple[str, str]]:
     now = timezone.now()
     html = []
     for audience, names in wanted:
-        context = pages.host_view(session, now, frozenset(names)) if audience == HOST else pages.players_view(session, now)
+        context = (
+            pages.host_view(session, now, frozenset(names))
+            if audience == HOST
+            else pages.players_view(session, now)
+        )
         if msg_type == "session.closed":
             context["stage"] = "closed"
         html.append((audience, regions(names, context)))

@@ -106,7 +106,9 @@ def _mark(refresh: Refresh) -> None:
 
 
 def _interval(refresh: Refresh) -> float:
-    return settings.KNEWIT["PLAYERS_LOBBY_INTERVAL_S" if refresh.what == "players_lobby" else "PUSH_INTERVAL_S"]
+    return settings.KNEWIT[
+        "PLAYERS_LOBBY_INTERVAL_S" if refresh.what == "players_lobby" else "PUSH_INTERVAL_S"
+    ]
 
 
 async def _flush(refresh: Refresh) -> None:
@@ -160,7 +162,9 @@ async def _claim_interval(state: LoopState, refresh: Refresh, interval: float) -
 
 
 def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict]]:
-    session = GameSession.objects.select_related("current_question__quiz").filter(pk=refresh.session_pk).first()
+    session = (
+        GameSession.objects.select_related("current_question__quiz").filter(pk=refresh.session_pk).first()
+    )
     if session is None:
         return []
     if refresh.what == "host_lobby":

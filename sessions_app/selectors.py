@@ -98,7 +98,12 @@ def rank_of(session: GameSession, player: Player) -> int:
         Q(score__gt=player.score)
         | Q(score=player.score, total_answer_ms__lt=player.total_answer_ms)
         | Q(score=player.score, total_answer_ms=player.total_answer_ms, joined_at__lt=player.joined_at)
-        | Q(score=player.score, total_answer_ms=player.total_answer_ms, joined_at=player.joined_at, pk__lt=player.pk)
+        | Q(
+            score=player.score,
+            total_answer_ms=player.total_answer_ms,
+            joined_at=player.joined_at,
+            pk__lt=player.pk,
+        )
     )
     return ahead.count() + 1
 
@@ -133,7 +138,10 @@ def histogram_payload(session: GameSession) -> dict | None:
         return None
     counts = bins(session, session.question_index, question.choices.count())
     return protocol.histogram(
-        question_num=session.question_index + 1, bins=counts, answered=sum(counts), total=player_count(session)
+        question_num=session.question_index + 1,
+        bins=counts,
+        answered=sum(counts),
+        total=player_count(session),
     )
 
 
@@ -156,7 +164,9 @@ def snapshot(session: GameSession, *, player: Player | None, now: datetime) -> d
     if session.state == GameSession.State.QUESTION and session.current_question is not None:
         left_ms = int((session.question_deadline - now).total_seconds() * 1000)
         total = len(question_ids(session.quiz_id))
-        question = question_payload(session.current_question, session.question_index, total, time_left_ms=left_ms)
+        question = question_payload(
+            session.current_question, session.question_index, total, time_left_ms=left_ms
+        )
         question.pop("type")
         if player is not None:
             mine = Answer.objects.filter(player=player, question_index=session.question_index).first()

@@ -63,7 +63,8 @@ def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
     async_to_sync(broadcast.dispatch)(outcome.events)
     response = redirect("play", code=code)
     response.set_cookie(
-        rejoin_cookie_name(code), outcome.reply["rejoin_token"], max_age=int(REJOIN_COOKIE_AGE.total_seconds()),
+        rejoin_cookie_name(code), outcome.reply["rejoin_token"],
+        max_age=int(REJOIN_COOKIE_AGE.total_seconds()),
         httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE,
     )  # fmt: skip
     return response
@@ -113,7 +114,10 @@ def session_start(request: HttpRequest) -> HttpResponse:
     site_url = request.build_absolute_uri("/").rstrip("/")
     try:
         outcome = engine.session_create(
-            host=request.user, quiz_id=form.cleaned_data["quiz_id"], raw_settings=form.settings(), site_url=site_url
+            host=request.user,
+            quiz_id=form.cleaned_data["quiz_id"],
+            raw_settings=form.settings(),
+            site_url=site_url,
         )
     except engine.EngineError as exc:
         raise PermissionDenied(exc.message) from None
@@ -131,7 +135,12 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
     qr_svg = segno.make(join_url, error="m").svg_inline(
         scale=6, dark="#1b1b1f", light="#ffffff", title="QR code of the join link", omitsize=True
     )
-    context = {**pages.host_view(session, timezone.now()), "join_url": join_url, "qr_svg": qr_svg, "code": code}
+    context = {
+        **pages.host_view(session, timezone.now()),
+        "join_url": join_url,
+        "qr_svg": qr_svg,
+        "code": code,
+    }
     return render(request, "sessions/host_session.html", context)
 
 

@@ -48,10 +48,11 @@ class Worker:
     def start(self, timeout: float = 20) -> Worker:
         daphne = [
             sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-            "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536", "knewit.asgi:application",
+            "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536",
+            "knewit.asgi:application",
         ]  # fmt: skip
         # A file, not a pipe: an undrained pipe would block a chatty server.
-        self.log = tempfile.NamedTemporaryFile(prefix=f"daphne-{self.port}-", suffix=".log", delete=False)  # noqa: SIM115
+        self.log = tempfile.NamedTemporaryFile(prefix=f"daphne-{self.port}-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             daphne, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=self.log
         )
@@ -96,16 +97,20 @@ def workers(count: int, env: dict[str, str]):
 
 
 def _wait_for_other_connections_to_close(timeout: float = 10) -> None:
-    """A killed worker's PostgreSQL backend lingers a moment; the test database can't be dropped until it goes."""
+    """A killed worker's PostgreSQL backend lingers; the test database cannot be dropped until it goes."""
     if connection.vendor != "postgresql":
         return
     import psycopg  # a connection of its own: this may run inside the test's event loop
 
     s = connection.settings_dict
-    with psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432, user=s["USER"] or "postgres", dbname="postgres") as conn:
+    with psycopg.connect(
+        host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432, user=s["USER"] or "postgres", dbname="postgres"
+    ) as conn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            count = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [s["NAME"]]).fetchone()[0]
+            count = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [s["NAME"]]
+            ).fetchone()[0]
             if count <= 1:  # the test's own connection
                 return
             time.sleep(0.1)

@@ -21,7 +21,7 @@ from sessions_app.selectors import ranked_players
 from tests.servers import database_url_for_subprocess, workers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-from knewit_client import Bot  # noqa: E402
+from knewit_client import Bot
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -89,8 +89,13 @@ async def test_two_workers_one_session_and_a_worker_killed_mid_question():
         code = (await host.expect("session.created"))["session_id"]
 
         # Three students on worker A; three on B, who fall back to A when B dies.
-        bots = [Bot([a.ws_url], code, f"a{i}", choose=chooser(i != 2), answer_delay=0.1 * i) for i in range(3)]
-        bots += [Bot([b.ws_url, a.ws_url], code, f"b{i}", choose=chooser(i != 2), answer_delay=(0.2, 0.3, 2.5)[i]) for i in range(3)]
+        bots = [
+            Bot([a.ws_url], code, f"a{i}", choose=chooser(i != 2), answer_delay=0.1 * i) for i in range(3)
+        ]
+        bots += [
+            Bot([b.ws_url, a.ws_url], code, f"b{i}", choose=chooser(i != 2), answer_delay=(0.2, 0.3, 2.5)[i])
+            for i in range(3)
+        ]
         tasks = [asyncio.create_task(bot.run()) for bot in bots]
         await host.until("lobby.update", lambda m: m["count"] == 6)
 
@@ -129,7 +134,11 @@ async def test_two_workers_one_session_and_a_worker_killed_mid_question():
 @database_sync_to_async
 def check_database(code: str, bots: list[Bot], leaderboard: list[dict]) -> None:
     session = GameSession.objects.get(code=code)
-    answers = list(Answer.objects.filter(session=session).values_list("player__public_id", "question_index", "choice_idx"))
+    answers = list(
+        Answer.objects.filter(session=session).values_list(
+            "player__public_id", "question_index", "choice_idx"
+        )
+    )
     assert len(answers) == len(set((p, q) for p, q, _ in answers)) == 18  # exactly once each
     recorded = {(p, q + 1): c for p, q, c in answers}
     for bot in bots:

@@ -30,7 +30,12 @@ PRODUCTION_ENV = {
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -59,7 +64,9 @@ def test_production_cookies_are_secure_and_samesite():
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env = {**clean, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "knewit.settings"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout) == [True, True, "Lax", "Lax", "DENY", ["quiz.example.org"], True]
 
 
@@ -81,7 +88,9 @@ def test_pages_send_a_strict_content_security_policy(client):
 
 @pytest.mark.django_db
 def test_wrong_pins_are_throttled_and_look_alike(client, host, make_quiz, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pins"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pins"}
+    }
     quiz = make_quiz(host)
     locked = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="").session
     engine.session_lock(session_pk=locked.pk, host=host, locked=True)
@@ -92,7 +101,9 @@ def test_wrong_pins_are_throttled_and_look_alike(client, host, make_quiz, settin
     def join(code: str, name: str = "Guesser"):
         return client.post(reverse("join"), {"code": code, "nickname": name})
 
-    unknown = next(c for c in (f"{n:06d}" for n in range(1000)) if c not in {locked.code, finished.code, open_one.code})
+    unknown = next(
+        c for c in (f"{n:06d}" for n in range(1000)) if c not in {locked.code, finished.code, open_one.code}
+    )
     messages = set()
     for code in (unknown, locked.code, finished.code):
         response = join(code)
@@ -108,7 +119,9 @@ def test_wrong_pins_are_throttled_and_look_alike(client, host, make_quiz, settin
 
 @pytest.mark.django_db(transaction=True)
 async def test_protocol_joins_are_throttled_per_address(connect, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ws-pins"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ws-pins"}
+    }
     client = await connect(headers=[ORIGIN, HOST_HEADER])
     for i in range(10):
         await client.send(type="session.join", session_id=f"{i:06d}", name="g")

@@ -18,7 +18,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HOST_ONLY = [
     {"type": "session.create"},
     {"type": "quiz.list"},
-    {"type": "quiz.save", "quiz": {"title": "T", "questions": [{"prompt": "p", "options": ["a", "b"], "correct_idx": 0}]}},
+    {
+        "type": "quiz.save",
+        "quiz": {"title": "T", "questions": [{"prompt": "p", "options": ["a", "b"], "correct_idx": 0}]},
+    },
     {"type": "quiz.load", "quiz_id": 1},
     {"type": "quiz.start"},
     {"type": "question.next"},
@@ -185,7 +188,9 @@ async def test_cookie_login_counts_only_with_same_site_origin(connect, host):
         assert not connected
 
 
-async def test_player_sending_host_messages_is_forbidden_and_changes_nothing(connect, host, host_token, quiz_for):
+async def test_player_sending_host_messages_is_forbidden_and_changes_nothing(
+    connect, host, host_token, quiz_for
+):
     quiz = await quiz_for(host)
     host_ws, code = await host_with_session(connect, host_token, quiz)
     player, _ = await join(connect, code, "Mallory")
@@ -222,7 +227,9 @@ async def test_resume_after_dropped_socket_mid_question(connect, host, host_toke
     await player.close()
 
     again = await connect()
-    snap = await again.call("session.snapshot", type="session.resume", session_id=code, rejoin_token=joined["rejoin_token"])
+    snap = await again.call(
+        "session.snapshot", type="session.resume", session_id=code, rejoin_token=joined["rejoin_token"]
+    )
     assert snap == {**snap, "type": "session.snapshot", "state": "question", "count": 1}
     assert snap["you"]["player_id"] == "ada" and snap["you"]["name"] == "Ada"
     assert snap["question"]["question_num"] == 1 and snap["question"]["answered_idx"] == 1
@@ -275,14 +282,19 @@ async def test_two_sockets_of_one_player_answering_at_once_record_one(connect, h
     host_ws, code = await host_with_session(connect, host_token, quiz)
     first, joined = await join(connect, code, "Twin")
     second = await connect()
-    await second.call("session.snapshot", type="session.resume", session_id=code, rejoin_token=joined["rejoin_token"])
+    await second.call(
+        "session.snapshot", type="session.resume", session_id=code, rejoin_token=joined["rejoin_token"]
+    )
     await host_ws.send(type="quiz.start")
     await first.expect("question.next")
     await second.expect("question.next")
     await asyncio.gather(
         first.send(type="answer.submit", answer_idx=0), second.send(type="answer.submit", answer_idx=1)
     )
-    replies = [await first.expect_any(("answer.recorded", "error")), await second.expect_any(("answer.recorded", "error"))]
+    replies = [
+        await first.expect_any(("answer.recorded", "error")),
+        await second.expect_any(("answer.recorded", "error")),
+    ]
     assert sorted(r["type"] for r in replies) == ["answer.recorded", "error"]
     assert [r["code"] for r in replies if r["type"] == "error"] == ["already_answered"]
     assert await db(lambda: Answer.objects.count()) == 1

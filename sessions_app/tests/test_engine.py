@@ -26,7 +26,9 @@ def game(host, make_quiz):
     quiz = make_quiz(host)
     session = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="http://x").session
     players = [
-        engine.player_join(code=session.code, raw_name=name, password=None, requested_id=None, msg_id=None, now=at(0))
+        engine.player_join(
+            code=session.code, raw_name=name, password=None, requested_id=None, msg_id=None, now=at(0)
+        )
         for name in ("Ada", "Bo", "Cy")
     ]
     return session, [o.player for o in players], [o.reply["rejoin_token"] for o in players]
@@ -52,10 +54,16 @@ def test_score_formula():
 
 
 def test_session_create_gives_a_six_digit_code_and_clean_settings(host):
-    outcome = engine.session_create(host=host, quiz_id=None, raw_settings={"max_players": 5}, site_url="http://h")
+    outcome = engine.session_create(
+        host=host, quiz_id=None, raw_settings={"max_players": 5}, site_url="http://h"
+    )
     session = outcome.session
     assert len(session.code) == 6 and session.code.isdigit()
-    assert outcome.reply == {"type": "session.created", "session_id": session.code, "join_url": f"http://h/join/{session.code}/"}
+    assert outcome.reply == {
+        "type": "session.created",
+        "session_id": session.code,
+        "join_url": f"http://h/join/{session.code}/",
+    }
     assert session.settings == {"show_live_results": False, "auto_advance": False, "max_players": 5}
     with pytest.raises(EngineError) as err:
         engine.session_create(host=host, quiz_id=None, raw_settings={"max_players": "5"}, site_url="")
@@ -65,15 +73,27 @@ def test_session_create_gives_a_six_digit_code_and_clean_settings(host):
 def test_join_rules(game):
     session, players, _ = game
     join = lambda name, **kw: engine.player_join(  # noqa: E731
-        code=session.code, raw_name=name, password=kw.get("password"), requested_id=kw.get("rid"), msg_id=None, now=at(0)
+        code=session.code,
+        raw_name=name,
+        password=kw.get("password"),
+        requested_id=kw.get("rid"),
+        msg_id=None,
+        now=at(0),
     )
-    for bad_name, code in [("  ", "invalid"), ("x" * 21, "invalid"), ("ADA", "name_taken"), (" ada ", "name_taken")]:
+    for bad_name, code in [
+        ("  ", "invalid"),
+        ("x" * 21, "invalid"),
+        ("ADA", "name_taken"),
+        (" ada ", "name_taken"),
+    ]:
         with pytest.raises(EngineError) as err:
             join(bad_name)
         assert err.value.code == code
     assert join(" " + "y" * 20 + " ").player.name == "y" * 20
     with pytest.raises(EngineError) as err:
-        engine.player_join(code="000000", raw_name="Z", password=None, requested_id=None, msg_id=None, now=at(0))
+        engine.player_join(
+            code="000000", raw_name="Z", password=None, requested_id=None, msg_id=None, now=at(0)
+        )
     assert err.value.code == "not_found"
     # A requested player id is kept when free, replaced when taken.
     assert join("Dee", rid="dee-1").player.public_id == "dee-1"
@@ -84,21 +104,31 @@ def test_locked_full_password_and_finished(host, game):
     session, _, _ = game
     engine.session_lock(session_pk=session.pk, host=host, locked=True)
     with pytest.raises(EngineError) as err:
-        engine.player_join(code=session.code, raw_name="Z", password=None, requested_id=None, msg_id=None, now=at(0))
+        engine.player_join(
+            code=session.code, raw_name="Z", password=None, requested_id=None, msg_id=None, now=at(0)
+        )
     assert err.value.code == "locked"
     small = engine.session_create(
         host=host, quiz_id=None, raw_settings={"max_players": 1, "password": "s3cret"}, site_url=""
     ).session
     with pytest.raises(EngineError) as err:
-        engine.player_join(code=small.code, raw_name="A", password="nope", requested_id=None, msg_id=None, now=at(0))
+        engine.player_join(
+            code=small.code, raw_name="A", password="nope", requested_id=None, msg_id=None, now=at(0)
+        )
     assert err.value.code == "forbidden"
-    engine.player_join(code=small.code, raw_name="A", password="s3cret", requested_id=None, msg_id=None, now=at(0))
+    engine.player_join(
+        code=small.code, raw_name="A", password="s3cret", requested_id=None, msg_id=None, now=at(0)
+    )
     with pytest.raises(EngineError) as err:
-        engine.player_join(code=small.code, raw_name="B", password="s3cret", requested_id=None, msg_id=None, now=at(0))
+        engine.player_join(
+            code=small.code, raw_name="B", password="s3cret", requested_id=None, msg_id=None, now=at(0)
+        )
     assert err.value.code == "full"
     engine.session_close(session_pk=small.pk, host=host, now=at(1))
     with pytest.raises(EngineError) as err:
-        engine.player_join(code=small.code, raw_name="C", password="s3cret", requested_id=None, msg_id=None, now=at(0))
+        engine.player_join(
+            code=small.code, raw_name="C", password="s3cret", requested_id=None, msg_id=None, now=at(0)
+        )
     assert err.value.code == "wrong_state"
 
 
@@ -124,7 +154,12 @@ def test_whole_quiz_state_transitions_and_scores(host, game):
     assert any(isinstance(e, Wake) and e.kind == "close" and e.at == at(20.5) for e in start.events)
 
     recorded = answer(session, ada, 0, 10)  # right, half time
-    assert recorded.reply == {"type": "answer.recorded", "question_num": 1, "answer_idx": 0, "duplicate": False}
+    assert recorded.reply == {
+        "type": "answer.recorded",
+        "question_num": 1,
+        "answer_idx": 0,
+        "duplicate": False,
+    }
     answer(session, bo, 1, 2)  # wrong
     assert Player.objects.get(pk=ada.pk).score == 0  # nothing revealed before the close
 
@@ -133,7 +168,14 @@ def test_whole_quiz_state_transitions_and_scores(host, game):
     assert results.payload["correct_idx"] == 0 and results.payload["bins"] == [1, 1, 0, 0]
     assert [e["name"] for e in results.payload["leaderboard"]] == ["Ada", "Bo", "Cy"]
     personal = {e.player_id: e.payload for e in pushes(closed, "answer.result")}
-    assert personal[ada.public_id] == {"type": "answer.result", "question_num": 1, "correct": True, "points": 750, "score": 750, "rank": 1}
+    assert personal[ada.public_id] == {
+        "type": "answer.result",
+        "question_num": 1,
+        "correct": True,
+        "points": 750,
+        "score": 750,
+        "rank": 1,
+    }
     assert personal[bo.public_id]["correct"] is False and personal[bo.public_id]["points"] == 0
     assert personal[cy.public_id]["rank"] == 3  # no answer: total time 0, joined last
     assert all(e.audience == PLAYER for e in pushes(closed, "answer.result"))
@@ -144,7 +186,11 @@ def test_whole_quiz_state_transitions_and_scores(host, game):
     done = engine.question_next(session_pk=session.pk, host=host, now=at(20))
     assert pushes(done, "question.results") and pushes(done, "quiz.finished")
     board = pushes(done, "quiz.finished")[0].payload["leaderboard"]
-    assert [(e["rank"], e["name"], e["score"]) for e in board] == [(1, "Cy", 1000), (2, "Ada", 750), (3, "Bo", 0)]
+    assert [(e["rank"], e["name"], e["score"]) for e in board] == [
+        (1, "Cy", 1000),
+        (2, "Ada", 750),
+        (3, "Bo", 0),
+    ]
     session.refresh_from_db()
     assert session.state == GameSession.State.FINISHED and session.finished_at == at(20)
     with pytest.raises(EngineError) as err:
@@ -189,7 +235,9 @@ def test_closing_is_idempotent_and_found_by_any_worker(host, game):
     first = engine.wake(due, now=at(21))
     second = engine.wake(due, now=at(21.1))
     assert pushes(first, "question.results") and second.events == []
-    assert Player.objects.get(pk=ada.pk).score == engine.score_for(points=1000, time_limit_s=20, response_ms=5000)
+    assert Player.objects.get(pk=ada.pk).score == engine.score_for(
+        points=1000, time_limit_s=20, response_ms=5000
+    )
     with pytest.raises(EngineError) as err:
         answer(session, ada, 0, 22)
     assert err.value.code == "too_late"
@@ -197,7 +245,9 @@ def test_closing_is_idempotent_and_found_by_any_worker(host, game):
 
 def test_auto_advance(host, make_quiz):
     quiz = make_quiz(host)
-    session = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={"auto_advance": True}, site_url="").session
+    session = engine.session_create(
+        host=host, quiz_id=quiz.pk, raw_settings={"auto_advance": True}, site_url=""
+    ).session
     engine.quiz_start(session_pk=session.pk, host=host, now=at(0))
     closed = engine.wake(engine.due_wakes(now=at(21))[0], now=at(21))
     (advance,) = [e for e in closed.events if isinstance(e, Wake)]
@@ -215,7 +265,9 @@ def test_kick_bans_token_and_name(host, game):
     assert any(isinstance(e, Refresh) for e in kick.events)
     for call in (
         lambda: engine.player_resume(code=session.code, rejoin_token=tokens[0], now=at(1)),
-        lambda: engine.player_join(code=session.code, raw_name="ada", password=None, requested_id=None, msg_id=None, now=at(1)),
+        lambda: engine.player_join(
+            code=session.code, raw_name="ada", password=None, requested_id=None, msg_id=None, now=at(1)
+        ),
     ):
         with pytest.raises(EngineError) as err:
             call()
@@ -264,7 +316,10 @@ def test_repeated_join_msg_id_is_answered_but_hands_over_nothing(game):
     assert again.player is None and again.session is None  # the repeat does not become that player
     assert Player.objects.filter(name="Retry").count() == 1
     # The first token still works: nobody rotated it away.
-    assert engine.player_resume(code=session.code, rejoin_token=first.reply["rejoin_token"], now=at(1)).player == first.player
+    assert (
+        engine.player_resume(code=session.code, rejoin_token=first.reply["rejoin_token"], now=at(1)).player
+        == first.player
+    )
 
 
 def test_snapshot_mid_question(host, game):
@@ -294,7 +349,9 @@ def test_ties_break_on_answer_time_then_join_order(host, make_quiz):
     quiz = make_quiz(host, [("Q", ["a", "b"], 0)], points=0)
     session = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="").session
     p = [
-        engine.player_join(code=session.code, raw_name=n, password=None, requested_id=None, msg_id=None, now=at(0)).player
+        engine.player_join(
+            code=session.code, raw_name=n, password=None, requested_id=None, msg_id=None, now=at(0)
+        ).player
         for n in ("First", "Second", "Third")
     ]
     engine.quiz_start(session_pk=session.pk, host=host, now=at(0))

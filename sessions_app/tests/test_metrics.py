@@ -24,7 +24,8 @@ def test_token_and_staff_get_prometheus_text(client, settings, host, make_quiz):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
     body = response.content.decode()
     for name in ("knewit_open_sessions", "knewit_connected_sockets", "knewit_messages_in_total",
-                 "knewit_messages_out_total", "knewit_answers_recorded_total", "knewit_answer_seconds_count"):  # fmt: skip
+                 "knewit_messages_out_total", "knewit_answers_recorded_total",
+                 "knewit_answer_seconds_count"):  # fmt: skip
         assert f"\n{name} " in "\n" + body
     assert 'knewit_answer_seconds_bucket{le="0.05"}' in body and 'le="+Inf"' in body
     client.force_login(host)  # hosts are staff

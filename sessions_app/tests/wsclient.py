@@ -68,5 +68,3 @@ async def open_client(query: str = "", headers: list | None = None) -> Client:
     client = Client(comm)
     client.welcome = await client.recv()
     return client
-
-
