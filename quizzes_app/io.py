@@ -59,6 +59,16 @@ def _check_time(value: Any, what: str) -> None:
         )
 
 
+def _check_text(value: str, what: str) -> None:
+    """Text a database can store: no NUL characters (PostgreSQL refuses them) and no lone surrogates."""
+    if "\x00" in value:
+        raise QuizFormatError(f"{what} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuizFormatError(f"{what} is not valid Unicode") from None
+
+
 def _check_options(label: str, options: Any) -> None:
     if not isinstance(options, list):
         raise QuizFormatError(f'{label} needs "options": a list of {MIN_CHOICES} to {MAX_CHOICES} strings')
@@ -71,6 +81,7 @@ def _check_options(label: str, options: Any) -> None:
             raise QuizFormatError(f"{label}: option {number} must be a non-empty string")
         if len(option) > MAX_OPTION_CHARS:
             raise QuizFormatError(f"{label}: option {number} is longer than {MAX_OPTION_CHARS} characters")
+        _check_text(option, f"{label}: option {number}")
 
 
 def _check_question(number: int, raw: Any) -> None:
@@ -80,6 +91,7 @@ def _check_question(number: int, raw: Any) -> None:
     prompt = raw.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise QuizFormatError(f"{label} has an empty prompt")
+    _check_text(prompt, f"{label}: the prompt")
     options = raw.get("options")
     _check_options(label, options)
     correct_idx = raw.get("correct_idx")
@@ -103,6 +115,7 @@ def quiz_check(data: Any) -> None:
         raise QuizFormatError('The quiz needs a non-empty "title"')
     if len(title) > MAX_TITLE_CHARS:
         raise QuizFormatError(f"The title is longer than {MAX_TITLE_CHARS} characters")
+    _check_text(title, "The title")
     if data.get("default_timer") is not None:
         _check_time(data["default_timer"], '"default_timer"')
     questions = data.get("questions")

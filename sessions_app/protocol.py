@@ -16,8 +16,10 @@ SESSION_CODE_RE = re.compile(r"^\d{6}$")
 ANYONE, HOST, PLAYER = "anyone", "host", "player"
 
 
-def is_unicode(text: str) -> bool:
-    """False for strings with lone surrogates (JSON can carry them; UTF-8 cannot)."""
+def is_storable(text: str) -> bool:
+    """False for text with a NUL (PostgreSQL refuses it) or a lone surrogate (valid JSON, not UTF-8)."""
+    if "\x00" in text:
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -63,8 +65,8 @@ class Str:
             raise ProtocolError("invalid", f"`{name}` must be a string.")
         if len(value) > self.max_len:
             raise ProtocolError("invalid", f"`{name}` is longer than {self.max_len} characters.")
-        if not is_unicode(value):
-            raise ProtocolError("invalid", f"`{name}` is not valid Unicode.")
+        if not is_storable(value):
+            raise ProtocolError("invalid", f"`{name}` contains a NUL or is not valid Unicode.")
         if self.pattern is not None and not self.pattern.match(value):
             raise ProtocolError("invalid", f"`{name}` is not in the expected format.")
         return value
@@ -267,7 +269,7 @@ def parse_fields(cls: type[Inbound], data: dict, ref: dict) -> Inbound:
     values: dict[str, Any] = {}
     msg_id = data.get("msg_id")
     if msg_id is not None:
-        if not isinstance(msg_id, str) or not 0 < len(msg_id) <= MSG_ID_MAX or not is_unicode(msg_id):
+        if not isinstance(msg_id, str) or not 0 < len(msg_id) <= MSG_ID_MAX or not is_storable(msg_id):
             raise ProtocolError("invalid", f"`msg_id` must be a string of 1 to {MSG_ID_MAX} characters.", ref)
         values["msg_id"] = msg_id
     for name, check in cls.fields.items():

@@ -168,3 +168,25 @@ def test_bad_json_is_a_format_error(db, host, text):
     with pytest.raises(QuizFormatError):
         quiz_from_json(text, owner=host)
     assert Quiz.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("title", "Bad\x00title"),
+        ("prompt", "Nul\x00?"),
+        ("option", "a\x00"),
+        ("prompt", "lone \ud800 surrogate"),
+    ],
+)
+def test_text_a_database_cannot_store_is_refused(where, text, host):
+    data = {"title": "T", "questions": [{"prompt": "P?", "options": ["a", "b"], "correct_idx": 0}]}
+    if where == "title":
+        data["title"] = text
+    elif where == "prompt":
+        data["questions"][0]["prompt"] = text
+    else:
+        data["questions"][0]["options"][0] = text
+    with pytest.raises(QuizFormatError):
+        quiz_from_dict(data, owner=host)
+    assert not Quiz.objects.exists()

@@ -105,7 +105,8 @@ def field_status(kind: str, value) -> str:
     if kind == "str":
         if not isinstance(value, str):
             return BAD
-        return OK if len(value) <= 64 else DOUBT
+        # PROTOCOL.md is silent on NUL characters; the server refuses them (PostgreSQL cannot store them).
+        return OK if len(value) <= 64 and "\x00" not in value else DOUBT
     if kind == "code":
         if not isinstance(value, str):
             return BAD
@@ -120,7 +121,7 @@ def msg_id_status(value) -> str:
         return OK
     if not isinstance(value, str) or len(value) > 64:
         return BAD
-    return OK if value else DOUBT
+    return OK if value and "\x00" not in value else DOUBT
 
 
 def quiz_status(quiz) -> str:
