@@ -73,7 +73,7 @@ async def resume_somewhere(host: HostClient, urls: list[str], code: str, within:
     strict=True,
     reason="open: after Redis has been down for 10 s mid-question, the workers stay up and the host resumes, "
     "but students who reconnected during the outage are not back in the game within 10 s of Redis returning "
-    "(channels-redis' per-worker receive loop does not recover; see issue #7 note)",
+    "(suspected: channels-redis' per-worker receive loop; see the issue #7 note)",
 )
 async def test_redis_down_for_10_s_mid_question(tmp_path):
     token, quiz_id = await make_world("redis_outage", CORRECT, TIME_LIMIT)
