@@ -416,8 +416,7 @@ def players_seen(heartbeats: dict[int, tuple[datetime, int | None]]) -> None:
 def player_left(*, player_pk: int, now: datetime) -> None:
     """The socket closed cleanly: show the player as away now rather than after the heartbeat timeout."""
     away = now - timedelta(seconds=settings.KNEWIT["PRESENCE_TIMEOUT_S"] + 1)
-    Player.objects.filter(pk=player_pk, last_seen__lt=now).update(last_seen=away)
-    Player.objects.filter(pk=player_pk, last_seen__gte=now).update(last_seen=away)
+    Player.objects.filter(pk=player_pk).update(last_seen=away)
 
 
 # --- the question cycle ---------------------------------------------------------------------

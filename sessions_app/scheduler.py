@@ -168,7 +168,7 @@ def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict]]:
     if session is None:
         return []
     if refresh.what == "host_lobby":
-        return [(HOST, selectors.lobby_payloads(session, timezone.now())[0])]
+        return [(HOST, selectors.host_lobby_payload(session, timezone.now()))]
     if refresh.what == "players_lobby":
         count = selectors.player_count(session)
         return [(PLAYERS, protocol.lobby_update(state=session.state, locked=session.locked, count=count))]

@@ -124,11 +124,12 @@ def lobby_players(session: GameSession, now: datetime) -> list[dict]:
     ]
 
 
-def lobby_payloads(session: GameSession, now: datetime) -> tuple[dict, dict]:
-    """`lobby.update` for the host (with the list) and for players (the count only)."""
+def host_lobby_payload(session: GameSession, now: datetime) -> dict:
+    """`lobby.update` for the host, with the list (players get the count alone)."""
     players = lobby_players(session, now)
-    common = {"state": session.state, "locked": session.locked, "count": len(players)}
-    return protocol.lobby_update(**common, players=players), protocol.lobby_update(**common)
+    return protocol.lobby_update(
+        state=session.state, locked=session.locked, count=len(players), players=players
+    )
 
 
 def histogram_payload(session: GameSession) -> dict | None:

@@ -68,14 +68,14 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 @contextlib.contextmanager
-def live_server() -> Iterator[Server]:
-    """Migrate a fresh SQLite file, add the demo host and QUIZ, run one Daphne; always stop it afterwards."""
+def live_server(quiz: dict = QUIZ) -> Iterator[Server]:
+    """Migrate a fresh SQLite file, add the demo host and a quiz, run one Daphne; always stop it after."""
     with tempfile.TemporaryDirectory(prefix="knewit-e2e-") as tmp:
         env = server_env(Path(tmp) / "db.sqlite3")
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo")
         quiz_file = Path(tmp) / "quiz.json"
-        quiz_file.write_text(json.dumps(QUIZ))
+        quiz_file.write_text(json.dumps(quiz), encoding="utf-8")
         manage(env, "import_quiz", str(quiz_file), "--owner", HOST_USERNAME)
         worker = Worker(env)
         try:

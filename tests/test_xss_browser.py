@@ -9,24 +9,15 @@ dialog, and keep every piece of user text inside an `hx-disable` element so htmx
 
 from __future__ import annotations
 
-import contextlib
-import json
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.live_server import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    HOST_USERNAME,
     Server,
     host_login,
-    manage,
-    server_env,
+    live_server,
 )
-from tests.servers import Worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -119,29 +110,11 @@ DOM_AUDIT = """([needles, ownHtmx]) => {
 }"""
 
 
-@contextlib.contextmanager
-def xss_server() -> Iterator[Server]:
-    """As tests.live_server.live_server, but with the XSS quiz imported for the demo host."""
-    with tempfile.TemporaryDirectory(prefix="knewit-xss-") as tmp:
-        env = server_env(Path(tmp) / "db.sqlite3")
-        manage(env, "migrate", "--noinput")
-        manage(env, "seed_demo")
-        quiz_file = Path(tmp) / "quiz.json"
-        quiz_file.write_text(json.dumps(QUIZ), encoding="utf-8")
-        manage(env, "import_quiz", str(quiz_file), "--owner", HOST_USERNAME)
-        worker = Worker(env)
-        try:
-            worker.start()
-            yield Server(url=f"http://127.0.0.1:{worker.port}", worker=worker)
-        finally:
-            worker.stop()
-
-
 @pytest.fixture(scope="module")
 def server():
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium; `apt-get install chromium` here)")
-    with xss_server() as running:
+    with live_server(QUIZ) as running:
         yield running
 
 

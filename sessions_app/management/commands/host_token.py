@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandParser
 
 from quizzes_app.hosts import host_ensure
-from sessions_app.models import HostToken, hash_secret, new_secret
+from sessions_app.auth import host_token_create
 
 
 class Command(BaseCommand):
@@ -17,11 +17,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, username: str, label: str, **options) -> None:
         user = host_ensure(username=username)
-        token = new_secret()
-        # Only the hash is stored, so this output is the one chance to copy the token.
-        record = HostToken.objects.create(user=user, token_hash=hash_secret(token), label=label)
+        token = host_token_create(user=user, label=label)
         self.stdout.write(
-            f"Host token {record.pk} for {user.get_username()}. It is shown only once; "
+            f"Host token for {user.get_username()}. It is shown only once; "
             "revoke it in the admin under Host tokens."
         )
         self.stdout.write(token)
