@@ -66,6 +66,14 @@ def plain_static_storage(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def fresh_question_facts():
+    """Test databases reuse primary keys (and some tests a fixed clock): forget the last test's questions."""
+    from sessions_app.engine import question_facts
+
+    question_facts.cache_clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def close_async_test_connections(django_db_setup, django_db_blocker):
     """Async tests reach the database from asgiref's single worker thread; close its connection at the end,

@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -19,3 +20,10 @@ application = ProtocolTypeRouter(
         "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# Python's default collector thresholds (700, 10, 10) ran a full collection every second or two under
+# a classroom's load, each a 200-250 ms pause of the event loop that every socket waits behind; they
+# found nothing to free (bench/RESULTS.md). Our objects die by reference counting, so collect less
+# often, and leave everything loaded at startup out of the collections.
+gc.freeze()
+gc.set_threshold(50_000, 20, 20)

@@ -18,8 +18,10 @@ class LocalChannelLayer(InMemoryChannelLayer):
     second. group_send puts the message on each queue directly instead of a task per member.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, capacity: int = 20_000, **kwargs):
+        # One channel per worker carries every socket's messages (sessions_app/hub.py): the stock
+        # 100 would drop most of a reveal's personal results.
+        super().__init__(*args, capacity=capacity, **kwargs)
         self._last_housekeeping = 0.0
 
     def _clean_expired(self) -> None:

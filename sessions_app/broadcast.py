@@ -1,7 +1,8 @@
 """Engine events to the channel layer: each frame serialised (JSON) and rendered (HTML) once, sent to a group.
 
 Protocol sockets are in the groups session.<code>.host, session.<code>.players and
-session.<code>.player.<id>; browser pages are in the same groups with an `.html` suffix.
+session.<code>.player.<id>; browser pages are in the same groups with an `.html` suffix. The layer
+carries each message once per worker, to that worker's hub (sessions_app/hub.py).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ def group_name(code: str, audience: str, player_id: str | None = None, fmt: str 
     return f"{name}.html" if fmt == HTML else name
 
 
-def frame(text: str, close_code: int | None = None) -> dict:
-    """The channel-layer message every consumer forwards as is: finished text, maybe a close."""
-    message = {"type": "session.push", "text": text}
+def frame(group: str, text: str, close_code: int | None = None) -> dict:
+    """The channel-layer message for a group's sockets to forward as is: finished text, maybe a close."""
+    message = {"type": "session.push", "group": group, "text": text}
     if close_code is not None:
         message["close"] = close_code
     return message
@@ -51,9 +52,10 @@ async def group_send(group: str, message: dict) -> None:
 async def send_push(push: Push) -> None:
     """One event to its audience: JSON once for protocol sockets, HTML once per audience for pages."""
     if push.json:
-        message = frame(protocol.dumps(push.payload), push.close_code)
+        text = protocol.dumps(push.payload)
         for audience in _audiences(push):
-            await group_send(group_name(push.code, audience, push.player_id), message)
+            group = group_name(push.code, audience, push.player_id)
+            await group_send(group, frame(group, text, push.close_code))
     if not push.html:
         return
     if push.audience == PLAYER:
@@ -62,9 +64,8 @@ async def send_push(push: Push) -> None:
     else:
         pairs = await database_sync_to_async(render.push_html)(push)
     for audience, html in pairs:
-        await group_send(
-            group_name(push.code, audience, push.player_id, fmt=HTML), frame(html, push.close_code)
-        )
+        group = group_name(push.code, audience, push.player_id, fmt=HTML)
+        await group_send(group, frame(group, html, push.close_code))
 
 
 async def _send_logged(push: Push) -> None:

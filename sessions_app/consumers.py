@@ -14,14 +14,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from quizzes_app.hosts import is_host
-from sessions_app import broadcast, engine, metrics, protocol, render, scheduler, throttle
+from sessions_app import broadcast, engine, hub, metrics, protocol, render, scheduler, throttle
 from sessions_app.auth import host_from_token
 from sessions_app.engine import HOST, PLAYER, PLAYERS, EngineError, Outcome
 from sessions_app.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
-CLOSE_UNAUTHORIZED, CLOSE_KICKED, CLOSE_POLICY, CLOSE_TRY_AGAIN = 4401, 4403, 1008, 1013
+# Daphne (through autobahn) sends only 1000 and 3000-4999 from an application (django/daphne#374):
+# close(1008) there raises, and the client sees 1011. So policy is 4008, the private twin of 1008.
+CLOSE_UNAUTHORIZED, CLOSE_KICKED, CLOSE_POLICY = 4401, 4403, 4008
 
 
 def rejoin_cookie_name(code: str) -> str:
@@ -55,6 +57,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     """One client. Its role in a session (host or player) is set by create, join or resume."""
 
     fmt = "json"
+    # No channel per socket: the worker's hub receives each broadcast once and hands it to its
+    # sockets (sessions_app/hub.py). An alias with no layer configured is how Channels says so.
+    channel_layer_alias = "none"
 
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch, minus its hop onto the database thread before every handler.
@@ -172,14 +177,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send_payload(protocol.error(exc.code, exc.message, msg.ref))
             return None
         if enter_as is not None and outcome.session is not None:
-            try:
-                await self.enter(outcome.session, enter_as, outcome.player)
-            except Exception:
-                # Without its groups this socket would miss every broadcast: better to make the
-                # client reconnect (and resume) than to let it believe it is in the game.
-                log.exception("joining the channel-layer groups failed")
-                await self.close(code=CLOSE_TRY_AGAIN)
-                return None
+            await self.enter(outcome.session, enter_as, outcome.player)
         if outcome.reply is not None:
             await self.send_payload(outcome.reply)
         await broadcast.dispatch(outcome.events)
@@ -309,14 +307,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
         else:
             self.player_pk = None
             groups = [broadcast.group_name(session.code, HOST, fmt=self.fmt)]
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
         self.my_groups = groups
+        for group in groups:
+            await hub.get().join(group, self)
 
     async def leave_groups(self) -> None:
-        for group in self.my_groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.my_groups = []
+        groups, self.my_groups = self.my_groups, []
+        for group in groups:
+            await hub.get().leave(group, self)
 
     async def session_push(self, event: dict) -> None:
         """A broadcast rendered once elsewhere: forward the text, close if asked."""

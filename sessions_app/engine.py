@@ -6,6 +6,7 @@ knows nothing of sockets; consumers call it and hand the events to broadcast.dis
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -545,7 +546,8 @@ def question_close(*, session_pk: int, index: int, now: datetime, announce: bool
         if not announce:
             return Outcome()
         events = _reveal(session, index)
-        events.append(Refresh(session.pk, session.code, "host_lobby"))
+        # "lobby": players hear here of joins and kicks made while the question was open.
+        events.append(Refresh(session.pk, session.code, "lobby"))
         if advance_at is not None:
             events.append(Wake(session.pk, session.code, advance_at, index, "advance"))
         return Outcome(events=events)
@@ -567,30 +569,33 @@ def _answer_submit(
     try:
         with transaction.atomic():
             _share_lock(session_pk)
-            session = GameSession.objects.select_related("current_question__quiz").get(pk=session_pk)
-            question = session.current_question
-            if session.state != State.QUESTION or question is None:
-                late = session.state in (State.RESULTS, State.FINISHED)
-                _raise_unless_duplicate(player_pk, session, msg_id, late=late)
-            if now > session.question_deadline + grace():
-                _raise_unless_duplicate(player_pk, session, msg_id, late=True)
-            correct_flags = list(question.choices.values_list("is_correct", flat=True))
-            if not 0 <= answer_idx < len(correct_flags):
-                raise EngineError("invalid", f"`answer_idx` must be 0 to {len(correct_flags) - 1}.")
-            limit = question.effective_time_limit
+            # The hot path of a question: 2,000 of these in a few seconds, so only the columns it needs.
+            session = (
+                GameSession.objects.filter(pk=session_pk)
+                .values("code", "state", "question_index", "current_question_id", "question_opened_at",
+                        "question_deadline")
+                .get()
+            )  # fmt: skip
+            if session["state"] != State.QUESTION or session["current_question_id"] is None:
+                late = session["state"] in (State.RESULTS, State.FINISHED)
+                _raise_unless_duplicate(player_pk, session_pk, msg_id, late=late)
+            if now > session["question_deadline"] + grace():
+                _raise_unless_duplicate(player_pk, session_pk, msg_id, late=True)
+            facts = question_facts(session["current_question_id"], session["question_opened_at"])
+            if not 0 <= answer_idx < len(facts.correct):
+                raise EngineError("invalid", f"`answer_idx` must be 0 to {len(facts.correct) - 1}.")
+            limit = facts.time_limit_s
             response_ms = min(
-                max(int((now - session.question_opened_at).total_seconds() * 1000), 0), limit * 1000
+                max(int((now - session["question_opened_at"]).total_seconds() * 1000), 0), limit * 1000
             )
-            correct = correct_flags[answer_idx]
+            correct = facts.correct[answer_idx]
             points = (
-                score_for(points=question.points, time_limit_s=limit, response_ms=response_ms)
-                if correct
-                else 0
+                score_for(points=facts.points, time_limit_s=limit, response_ms=response_ms) if correct else 0
             )
             # The unique (player, question) constraint is what makes an answer count once.
             Answer.objects.create(
-                session_id=session_pk, player_id=player_pk, question=question,
-                question_index=session.question_index, choice_idx=answer_idx, received_at=now,
+                session_id=session_pk, player_id=player_pk, question_id=session["current_question_id"],
+                question_index=session["question_index"], choice_idx=answer_idx, received_at=now,
                 response_ms=response_ms, correct=correct, points=points, msg_id=msg_id or "",
             )  # fmt: skip
     except IntegrityError:
@@ -602,8 +607,30 @@ def _answer_submit(
             )
             return Outcome(reply=reply)
         raise EngineError("already_answered", "You have already answered this question.") from None
-    reply = protocol.answer_recorded(question_num=session.question_index + 1, answer_idx=answer_idx)
-    return Outcome(reply=reply, events=[Refresh(session_pk, session.code, "histogram")])
+    reply = protocol.answer_recorded(question_num=session["question_index"] + 1, answer_idx=answer_idx)
+    return Outcome(reply=reply, events=[Refresh(session_pk, session["code"], "histogram")])
+
+
+@dataclass(frozen=True)
+class QuestionFacts:
+    correct: tuple[bool, ...]  # by option index
+    points: int
+    time_limit_s: int
+
+
+@functools.lru_cache(maxsize=64)
+def question_facts(question_pk: int, opened_at: datetime) -> QuestionFacts:
+    """What scoring an answer needs, read once per opening of a question instead of once per answer.
+
+    Keyed by the opening, so every answer to one opening is scored alike and an edit made in the
+    admin meanwhile counts from the question's next opening.
+    """
+    question = Question.objects.select_related("quiz").get(pk=question_pk)
+    return QuestionFacts(
+        correct=tuple(question.choices.values_list("is_correct", flat=True)),
+        points=question.points,
+        time_limit_s=question.effective_time_limit,
+    )
 
 
 def _recompute_scores(session: GameSession, index: int) -> None:
@@ -670,10 +697,10 @@ def _share_lock(session_pk: int) -> None:
             cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [session_pk])  # noqa: S608  # nosec B608
 
 
-def _raise_unless_duplicate(player_pk: int, session: GameSession, msg_id: str | None, *, late: bool) -> None:
+def _raise_unless_duplicate(player_pk: int, session_pk: int, msg_id: str | None, *, late: bool) -> None:
     """A retried answer that was already recorded gets its acknowledgement again, even after the close."""
     if msg_id:
-        prior = Answer.objects.filter(player_id=player_pk, msg_id=msg_id, session=session).first()
+        prior = Answer.objects.filter(player_id=player_pk, msg_id=msg_id, session_id=session_pk).first()
         if prior is not None:
             raise DuplicateAnswer(
                 protocol.answer_recorded(

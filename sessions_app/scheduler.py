@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
 import time
 import weakref
@@ -18,7 +19,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from sessions_app import broadcast, engine, protocol, selectors
+from sessions_app import broadcast, engine, hub, protocol, selectors
 from sessions_app.engine import HOST, PLAYERS, Refresh, Wake
 from sessions_app.models import GameSession
 
@@ -32,8 +33,10 @@ class LoopState:
     flushing: set = field(default_factory=set)  # (session, what) with a flush task running
     last_flush: dict = field(default_factory=dict)
     heartbeats: dict = field(default_factory=dict)  # player pk -> (when, latency ms), written in bulk
+    players_told: dict = field(default_factory=dict)  # session pk -> the last players' lobby.update sent
     tasks: set = field(default_factory=set)
     sockets: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    registered: int = 0
     started: bool = False
     redis: object = None
 
@@ -61,6 +64,10 @@ def _spawn(coro) -> asyncio.Task:
 def register_socket(consumer) -> None:
     """Track a live socket for pings, and start this worker's background loops once."""
     state = _state()
+    state.registered += 1
+    consumer.ping_slice = state.registered % PING_SLICES
+    # The first ping comes 0.5-1.5 intervals after connecting, whichever slice the socket is in.
+    consumer.first_ping_at = time.monotonic() + settings.KNEWIT["PING_INTERVAL_S"] / 2
     state.sockets.add(consumer)
     if not state.started:
         state.started = True
@@ -78,6 +85,7 @@ async def shutdown() -> None:
     if state.redis is not None:
         await state.redis.aclose()
     _states.pop(asyncio.get_running_loop(), None)
+    await hub.shutdown()
 
 
 # --- coalesced pushes -----------------------------------------------------------------------
@@ -87,7 +95,9 @@ def mark_dirty(refresh: Refresh) -> None:
     """Push the lobby or histogram soon, at most once per interval per session and audience.
 
     A lobby change reaches the host within PUSH_INTERVAL_S and players (who only see the count)
-    within PLAYERS_LOBBY_INTERVAL_S, so 2,000 joins do not cost 2,000 x 2,000 frames.
+    within PLAYERS_LOBBY_INTERVAL_S, so 2,000 joins do not cost 2,000 x 2,000 frames. Players are
+    told only of a new count or lock, and not while a question is open: the question closing tells
+    them, so the tail of a join burst does not cost every phone a frame in the first question.
     """
     if refresh.what == "lobby":
         _mark(Refresh(refresh.session_pk, refresh.code, "host_lobby"))
@@ -130,6 +140,8 @@ async def _flush(refresh: Refresh) -> None:
             state.pending.discard(key)
             try:
                 frames = await database_sync_to_async(_refresh_frames)(refresh)
+                if refresh.what == "players_lobby":
+                    frames = _news_for_players(state, refresh.session_pk, frames)
                 for audience, payload in frames:
                     await broadcast.send_to_audience(refresh.code, audience, payload)
             except Exception:
@@ -137,6 +149,17 @@ async def _flush(refresh: Refresh) -> None:
             state.last_flush[key] = time.monotonic()
     finally:
         state.flushing.discard(key)
+
+
+def _news_for_players(state: LoopState, session_pk: int, frames: list) -> list:
+    if not frames:
+        return []
+    told = state.players_told.get(session_pk)
+    _, payload = frames[0]
+    if told is not None and (told["count"], told["locked"]) == (payload["count"], payload["locked"]):
+        return []
+    state.players_told[session_pk] = payload
+    return frames
 
 
 def _redis(state: LoopState):
@@ -170,6 +193,8 @@ def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict]]:
     if refresh.what == "host_lobby":
         return [(HOST, selectors.host_lobby_payload(session, timezone.now()))]
     if refresh.what == "players_lobby":
+        if session.state in (GameSession.State.QUESTION, GameSession.State.FINISHED):
+            return []
         count = selectors.player_count(session)
         return [(PLAYERS, protocol.lobby_update(state=session.state, locked=session.locked, count=count))]
     payload = selectors.histogram_payload(session)
@@ -242,10 +267,20 @@ async def _write_heartbeats_forever() -> None:
             log.exception("writing %d heartbeats failed", len(batch))
 
 
+PING_SLICES = 20
+
+
 async def _ping_forever() -> None:
-    interval = settings.KNEWIT["PING_INTERVAL_S"]
-    while True:
-        await asyncio.sleep(interval)
+    """Ping each socket once per interval, a twentieth of them at a time.
+
+    Spread out, 2,000 sockets cost 100 pings a tick instead of a burst of 2,000 that a question's
+    broadcast would queue behind.
+    """
+    tick = settings.KNEWIT["PING_INTERVAL_S"] / PING_SLICES
+    for slice_no in itertools.cycle(range(PING_SLICES)):
+        await asyncio.sleep(tick)
         text = protocol.dumps(protocol.ping(ts=round(time.time() * 1000)))
+        now = time.monotonic()
         for consumer in list(_state().sockets):
-            _spawn(consumer.send_text(text))
+            if consumer.ping_slice == slice_no and consumer.first_ping_at <= now:
+                await consumer.send_text(text)

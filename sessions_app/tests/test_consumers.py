@@ -315,7 +315,7 @@ async def test_repeated_msg_id_is_acknowledged_as_duplicate(connect, host, host_
     assert await db(lambda: GameSession.objects.get(code=code).question_index) == 0
 
 
-async def test_rate_limit_then_close_1008(connect, host, host_token):
+async def test_rate_limit_then_close_4008(connect, host, host_token):
     client = await connect()
     for _ in range(60):
         await client.send(type="ping")
@@ -323,7 +323,7 @@ async def test_rate_limit_then_close_1008(connect, host, host_token):
     while True:
         output = await client.comm.receive_output(timeout=2)
         if output["type"] == "websocket.close":
-            assert output["code"] == 1008
+            assert output["code"] == 4008
             break
         seen.append(json.loads(output["text"]))
     assert any(m.get("code") == "rate_limited" for m in seen)

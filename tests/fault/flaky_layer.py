@@ -26,3 +26,7 @@ class FlakyLayer(InMemoryChannelLayer):
     async def group_send(self, group, message):
         self._maybe_fail("group_send")
         return await super().group_send(group, message)
+
+    async def receive(self, channel):
+        self._maybe_fail("receive")
+        return await super().receive(channel)

@@ -1,0 +1,167 @@
+"""This worker's sockets by group, fed by one channel-layer subscription per group.
+
+A broadcast to 2,000 students is one channel-layer message per worker, not one per socket: the
+worker's listener receives it and hands the finished text to each of its sockets in that group.
+Sockets take no channel of their own.
+
+The memberships the layer holds (in Redis, with several workers) mirror the registry here and are
+re-made from it: after a group_add that failed, and after the listener lost the layer, since Redis
+comes back from a restart empty. Then, because what was broadcast meanwhile is lost, the worker
+closes its sockets (1012) and their clients resume from a snapshot. Nothing here is a fact of the
+game: it is only which sockets this process holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import weakref
+
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+RETRY_S = 0.5  # between attempts to reach a layer that failed
+CLOSE_SERVICE_RESTART = 4012  # 1012 "service restart"; Daphne sends only 1000 and 3000-4999
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.members: dict[str, weakref.WeakSet] = {}  # group -> this worker's sockets in it
+        self.subscribed: set[str] = set()  # groups the layer is known to hold our channel in
+        self.resync = asyncio.Event()
+        self.layer_lost = False  # set when the listener fails, cleared once resubscribed
+        self.behind = weakref.WeakSet()  # sockets that were in a group while the layer was lost
+        self.tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        if self.channel is not None:
+            return
+        channel = await self.layer.new_channel()
+        if self.channel is not None:  # another socket started the hub while we waited
+            return
+        self.channel = channel
+        for coro in (self._listen(), self._keep_subscribed()):
+            # A fresh context: the first socket may arrive from a sync view's async_to_sync call,
+            # whose thread executor must not be inherited by the worker's lifelong tasks.
+            task = asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
+            self.tasks.add(task)
+
+    async def join(self, group: str, socket) -> None:
+        """Put a socket in a group; never fails: an unsubscribed group is retried in the background."""
+        await self.start()
+        self.members.setdefault(group, weakref.WeakSet()).add(socket)
+        if group in self.subscribed:
+            return
+        for attempt in (1, 2):  # a pooled connection that a Redis restart closed fails once
+            try:
+                await self.layer.group_add(group, self.channel)
+            except Exception:
+                log.warning("group_add %s failed (attempt %d)", group, attempt, exc_info=attempt == 2)
+                continue
+            self.subscribed.add(group)
+            return
+        self._lost_layer()
+
+    async def leave(self, group: str, socket) -> None:
+        members = self.members.get(group)
+        if members is None:
+            return
+        members.discard(socket)
+        if members:
+            return
+        del self.members[group]
+        if group not in self.subscribed:
+            return
+        self.subscribed.discard(group)
+        try:
+            await self.layer.group_discard(group, self.channel)
+        except Exception:
+            log.debug("group_discard %s failed; the layer expires it", group, exc_info=True)
+        if self.members.get(group):  # a socket joined while we left: make sure the layer has it
+            self.subscribed.discard(group)
+            self.resync.set()
+
+    async def deliver(self, message: dict) -> None:
+        for socket in list(self.members.get(message["group"], ())):
+            try:
+                await socket.session_push(message)
+            except Exception:
+                log.exception("delivering to a socket failed")
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if not self.layer_lost:
+                    log.warning("the channel layer is unreachable; will resubscribe", exc_info=True)
+                self._lost_layer()
+                await asyncio.sleep(RETRY_S)
+                continue
+            await self.deliver(message)
+
+    def _lost_layer(self) -> None:
+        """The layer may come back without our memberships (Redis keeps nothing on disk here)."""
+        self.layer_lost = True
+        self.subscribed.clear()
+        self.behind.update(socket for members in self.members.values() for socket in members)
+        self.resync.set()
+
+    async def _keep_subscribed(self) -> None:
+        while True:
+            await self.resync.wait()
+            self.resync.clear()
+            for group in [g for g, members in self.members.items() if members and g not in self.subscribed]:
+                try:
+                    await self.layer.group_add(group, self.channel)
+                except Exception:
+                    self.resync.set()
+                    break
+                self.subscribed.add(group)
+            if self.resync.is_set():
+                await asyncio.sleep(RETRY_S)
+            elif self.layer_lost:
+                self.layer_lost = False
+                await self._ask_to_resume()
+
+    async def _ask_to_resume(self) -> None:
+        """Broadcasts sent while the layer was away are lost, so close this worker's sockets.
+
+        Clients reconnect after any close and resume from a snapshot of the game as it is now;
+        that is how every socket catches up, whichever messages it missed. A socket that joined
+        after the layer came back missed nothing and stays.
+        """
+        sockets, self.behind = list(self.behind), weakref.WeakSet()
+        log.warning("the channel layer is back; asking %d sockets to reconnect and resume", len(sockets))
+        for socket in sockets:
+            try:
+                await socket.close(code=CLOSE_SERVICE_RESTART)
+            except Exception:
+                log.debug("closing a socket failed", exc_info=True)
+
+    async def shutdown(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def get() -> Hub:
+    """This event loop's hub (one per worker; tests run a loop each)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _hubs:
+        _hubs[loop] = Hub()
+    return _hubs[loop]
+
+
+async def shutdown() -> None:
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is not None:
+        await hub.shutdown()

@@ -1,0 +1,97 @@
+"""The worker's hub: one channel-layer subscription per group, and catching up after the layer was lost."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sessions_app import hub
+from sessions_app.broadcast import frame
+from tests.fault.flaky_layer import FlakyLayer
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.pushed: list[str] = []
+        self.closed: int | None = None
+
+    async def session_push(self, message: dict) -> None:
+        self.pushed.append(message["text"])
+
+    async def close(self, code: int | None = None) -> None:
+        self.closed = code
+
+
+@pytest.fixture
+def layer(settings, monkeypatch):
+    FlakyLayer.failures = {}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.fault.flaky_layer.FlakyLayer"}}
+    monkeypatch.setattr(hub, "RETRY_S", 0.01)
+    yield
+    FlakyLayer.failures = {}
+
+
+async def until(predicate, timeout: float = 2.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+async def test_a_broadcast_is_one_layer_message_per_worker(layer):
+    worker = hub.get()
+    sockets = [FakeSocket() for _ in range(50)]
+    try:
+        for socket in sockets:
+            await worker.join("session.123456.players", socket)
+        assert list(worker.layer.groups["session.123456.players"]) == [worker.channel]
+        await worker.layer.group_send("session.123456.players", frame("session.123456.players", "hi"))
+        await until(lambda: all(s.pushed for s in sockets))
+        assert all(s.pushed == ["hi"] for s in sockets)
+    finally:
+        await hub.shutdown()
+
+
+async def test_the_last_socket_to_leave_unsubscribes_the_worker(layer):
+    worker = hub.get()
+    first, second = FakeSocket(), FakeSocket()
+    try:
+        await worker.join("session.123456.host", first)
+        await worker.join("session.123456.host", second)
+        await worker.leave("session.123456.host", first)
+        assert worker.channel in worker.layer.groups["session.123456.host"]
+        await worker.leave("session.123456.host", second)
+        assert worker.channel not in worker.layer.groups.get("session.123456.host", {})
+    finally:
+        await hub.shutdown()
+
+
+async def test_a_failed_group_add_is_retried_and_the_socket_asked_to_resume(layer):
+    worker = hub.get()
+    socket = FakeSocket()
+    try:
+        FlakyLayer.failures["group_add"] = 2  # both attempts at join time
+        await worker.join("session.123456.player.pabc", socket)  # does not raise
+        await until(lambda: "session.123456.player.pabc" in worker.subscribed)
+        await until(lambda: socket.closed is not None)
+        assert socket.closed == hub.CLOSE_SERVICE_RESTART  # it may have missed a broadcast: resume
+    finally:
+        await hub.shutdown()
+
+
+async def test_after_losing_the_layer_only_sockets_that_were_in_groups_are_asked_to_resume(layer):
+    worker = hub.get()
+    before, after = FakeSocket(), FakeSocket()
+    try:
+        await worker.join("session.123456.players", before)
+        FlakyLayer.failures["receive"] = 1  # the listener loses the layer, then it comes back
+        worker.layer.groups.clear()  # ... empty, like a restarted Redis
+        await until(lambda: before.closed is not None)
+        assert before.closed == hub.CLOSE_SERVICE_RESTART
+        assert worker.channel in worker.layer.groups["session.123456.players"]  # subscribed again
+        await worker.join("session.123456.players", after)
+        await worker.layer.group_send("session.123456.players", frame("session.123456.players", "q3"))
+        await until(lambda: after.pushed == ["q3"])
+        assert after.closed is None
+    finally:
+        await hub.shutdown()
