@@ -22,6 +22,7 @@ from channels.layers import get_channel_layer
 
 log = logging.getLogger(__name__)
 RETRY_S = 0.5  # between attempts to reach a layer that failed
+PRUNE_INTERVAL_S = 60.0
 CLOSE_SERVICE_RESTART = 4012  # 1012 "service restart"; Daphne sends only 1000 and 3000-4999
 
 
@@ -70,9 +71,12 @@ class Hub:
         if members is None:
             return
         members.discard(socket)
-        if members:
-            return
-        del self.members[group]
+        if not members:
+            await self._drop(group)
+
+    async def _drop(self, group: str) -> None:
+        """A group with no sockets here: stop receiving it."""
+        self.members.pop(group, None)
         if group not in self.subscribed:
             return
         self.subscribed.discard(group)
@@ -114,7 +118,11 @@ class Hub:
 
     async def _keep_subscribed(self) -> None:
         while True:
-            await self.resync.wait()
+            try:
+                await asyncio.wait_for(self.resync.wait(), timeout=PRUNE_INTERVAL_S)
+            except TimeoutError:
+                await self._prune()
+                continue
             self.resync.clear()
             for group in [g for g, members in self.members.items() if members and g not in self.subscribed]:
                 try:
@@ -128,6 +136,12 @@ class Hub:
             elif self.layer_lost:
                 self.layer_lost = False
                 await self._ask_to_resume()
+
+    async def _prune(self) -> None:
+        """Forget groups whose sockets are gone without leaving (Daphne does not always disconnect)."""
+        for group in [g for g, members in self.members.items() if not members]:
+            if group in self.members and not self.members[group]:  # still empty after our awaits
+                await self._drop(group)
 
     async def _ask_to_resume(self) -> None:
         """Broadcasts sent while the layer was away are lost, so close this worker's sockets.

@@ -95,3 +95,19 @@ async def test_after_losing_the_layer_only_sockets_that_were_in_groups_are_asked
         assert after.closed is None
     finally:
         await hub.shutdown()
+
+
+async def test_groups_whose_sockets_vanished_are_forgotten(layer):
+    import gc
+
+    worker = hub.get()
+    try:
+        socket = FakeSocket()
+        await worker.join("session.123456.player.pgone", socket)
+        del socket  # closed without disconnect(): nothing called leave()
+        gc.collect()
+        await worker._prune()
+        assert "session.123456.player.pgone" not in worker.members
+        assert worker.channel not in worker.layer.groups.get("session.123456.player.pgone", {})
+    finally:
+        await hub.shutdown()
