@@ -815,6 +815,7 @@ def analyse(cfg: Config, raw: dict) -> dict:
     marks = raw["marks"]
     base = marks.get("join_cmd", 0)
     out["timeline"] = {
+        "t0": base,  # time.time() of the join command: the times below are relative to it
         "marks": {k: round(v - base, 3) for k, v in marks.items()},
         "question_sent": {q: round(t - base, 3) for q, t in raw["t_send"].items()},
         "question_end_sent": {q: round(t - base, 3) for q, t in raw["t_end"].items()},

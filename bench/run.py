@@ -112,6 +112,11 @@ def prepare_database(database_url: str, env: dict) -> None:
     manage(env, "migrate", "--noinput")
 
 
+def host_token(env: dict, username: str = "benchhost") -> str:
+    """An API token for the host (created if needed): the last line `manage.py host_token` prints."""
+    return manage(env, "host_token", username).strip().splitlines()[-1]
+
+
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -343,6 +348,19 @@ def machine() -> dict:
     }
 
 
+def recorded_exactly_once(q: dict, n: int) -> bool:
+    """One question of a run: n answers acknowledged, counted in the results and (if read) the database,
+    none twice, every duplicate flagged, and the results' bins equal to what the students chose."""
+    return (
+        q["acked"] == n
+        and q["results_sum"] == n
+        and q["recorded_twice"] == 0
+        and q["dup_bad"] == 0
+        and q["results_bins"] == q["expected_bins"]
+        and (q.get("db_rows") is None or q["db_rows"] == n)
+    )
+
+
 def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
     """(target, measured, passed) for issue #6's targets; None: not measured."""
     n = res["config"]["students"]
@@ -366,15 +384,7 @@ def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
             res["bcast_p99_ms"] is not None and res["bcast_p99_ms"] <= limit and missing == 0,
         )
     )
-    exact = all(
-        q["acked"] == n
-        and q["results_sum"] == n
-        and q["recorded_twice"] == 0
-        and q["dup_bad"] == 0
-        and q["results_bins"] == q["expected_bins"]
-        and (q.get("db_rows") is None or q["db_rows"] == n)
-        for q in qs
-    )
+    exact = all(recorded_exactly_once(q, n) for q in qs)
     last = max((q["last_ack_after_send_s"] or 1e9) for q in qs) if qs else None
     db = [q.get("db_rows") for q in qs]
     rows.append(
@@ -418,6 +428,13 @@ def mark(ok: bool | None) -> str:
     return "-" if ok is None else ("PASS" if ok else "FAIL")
 
 
+def machine_line(info: dict) -> str:
+    return (
+        f"{info['nproc']} cores ({info['cpu']}), {info['ram_gb']} GB RAM, Linux {info['kernel']}, "
+        f"Python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+    )
+
+
 def render(res: dict, info: dict, setup: dict, rows: list, extra: dict) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     c = res["config"]
@@ -429,10 +446,7 @@ def render(res: dict, info: dict, setup: dict, rows: list, extra: dict) -> str:
         title += f" ({setup['label']})"
     lines = [title, ""]
     lines.append(f"- command: `{setup['command']}`")
-    lines.append(
-        f"- machine: {info['nproc']} cores ({info['cpu']}), {info['ram_gb']} GB RAM, Linux {info['kernel']}, "
-        f"Python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-    )
+    lines.append(f"- machine: {machine_line(info)}")
     lines.append(
         f"- app at {info['git']}; load generator on the same box: {c['procs']} student processes + 1 host process"  # noqa: E501
     )
@@ -615,7 +629,7 @@ def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
             env["KNEWIT_BENCH_EXPERIMENTS"] = args.experiment
             app = "bench.experiments:application"
         prepare_database(database_url, env)
-        token = manage(env, "host_token", "benchhost").strip().splitlines()[-1]
+        token = host_token(env)
         ports = free_ports(args.workers)
         urls = [f"ws://127.0.0.1:{port}/ws" for port in ports]
         vendor = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
