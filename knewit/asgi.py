@@ -24,6 +24,8 @@ application = ProtocolTypeRouter(
 # Python's default collector thresholds (700, 10, 10) ran a full collection every second or two under
 # a classroom's load, each a 200-250 ms pause of the event loop that every socket waits behind; they
 # found nothing to free (bench/RESULTS.md). Our objects die by reference counting, so collect less
-# often, and leave everything loaded at startup out of the collections.
+# often, and leave everything loaded at startup out of the collections. The price is memory: cyclic
+# garbage waits longer (a loop of HTTP requests to /metrics levels off ~70 MB higher than with the
+# defaults; a game's sockets make little of it, see the soak in RESULTS.md).
 gc.freeze()
 gc.set_threshold(50_000, 20, 20)
