@@ -286,11 +286,24 @@ def player_join(
 ) -> Outcome:  # fmt: skip
     """Join an open session by code; the rejoin token is returned here once and stored hashed."""
     name = clean_name(raw_name)
-    name_key = name.casefold()
+    join = functools.partial(
+        _player_join, code=code, name=name, name_key=name.casefold(), password=password,
+        requested_id=requested_id, msg_id=msg_id, now=now, via_browser=via_browser,
+    )  # fmt: skip
+    try:
+        return join()
+    except IntegrityError:
+        # A concurrent join committed this name, player id or msg_id first; a second look sees it
+        # and answers name_taken, a fresh id or the first reply.
+        return join()
+
+
+def _player_join(
+    *, code: str, name: str, name_key: str, password: str | None, requested_id: str | None,
+    msg_id: str | None, now: datetime, via_browser: bool,
+) -> Outcome:  # fmt: skip
     with transaction.atomic():
-        session = (
-            GameSession.objects.select_for_update().filter(code=code).exclude(state=State.FINISHED).first()
-        )
+        session = GameSession.objects.filter(code=code).exclude(state=State.FINISHED).first()
         if session is None:
             if GameSession.objects.filter(code=code).exists():
                 raise EngineError("wrong_state", "That game is over.")
@@ -301,6 +314,7 @@ def player_join(
             return _rejoin_duplicate(session, prior, now)
         _check_can_join(session, name_key, password)
         player, token = _create_player(session, name, name_key, requested_id, now, via_browser)
+        _check_not_full(session)
         if via_browser and not session.players_on_pages:
             GameSession.objects.filter(pk=session.pk).update(players_on_pages=True)
         reply = protocol.session_joined(
@@ -325,8 +339,16 @@ def _check_can_join(session: GameSession, name_key: str, password: str | None) -
         raise EngineError("locked", "The host has locked this game.")
     if same_name is not None:
         raise EngineError("name_taken", "That nickname is taken in this game.")
+
+
+def _check_not_full(session: GameSession) -> None:
+    """Count, with the new player, under the session's row lock, so racing joins cannot overfill it.
+
+    The lock is taken last and held only until the commit: joins wait for each other only here.
+    """
+    GameSession.objects.select_for_update().filter(pk=session.pk).values_list("pk").get()
     max_players = session.settings.get("max_players", DEFAULT_MAX_PLAYERS)
-    if session.players.filter(kicked=False).count() >= max_players:
+    if session.players.filter(kicked=False).count() > max_players:
         raise EngineError("full", "This game is full.")
 
 
