@@ -19,10 +19,12 @@ import logging
 import weakref
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 RETRY_S = 0.5  # between attempts to reach a layer that failed
 PRUNE_INTERVAL_S = 60.0
+MARKER_TTL_S = 3600  # refreshed every PRUNE_INTERVAL_S
 CLOSE_SERVICE_RESTART = 4012  # 1012 "service restart"; Daphne sends only 1000 and 3000-4999
 
 
@@ -36,6 +38,7 @@ class Hub:
         self.layer_lost = False  # set when the listener fails, cleared once resubscribed
         self.behind = weakref.WeakSet()  # sockets that were in a group while the layer was lost
         self.tasks: set[asyncio.Task] = set()
+        self.redis = None  # a client for the marker key, with REDIS_URL
 
     async def start(self) -> None:
         if self.channel is not None:
@@ -44,6 +47,7 @@ class Hub:
         if self.channel is not None:  # another socket started the hub while we waited
             return
         self.channel = channel
+        await self._mark_alive()
         for coro in (self._listen(), self._keep_subscribed()):
             # A fresh context: the first socket may arrive from a sync view's async_to_sync call,
             # whose thread executor must not be inherited by the worker's lifelong tasks.
@@ -64,6 +68,7 @@ class Hub:
                 continue
             self.subscribed.add(group)
             return
+        self.behind.add(socket)
         self._lost_layer()
 
     async def leave(self, group: str, socket) -> None:
@@ -102,19 +107,59 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                if not self.layer_lost:
-                    log.warning("the channel layer is unreachable; will resubscribe", exc_info=True)
-                self._lost_layer()
+                if not await self._redis_kept_our_state():
+                    if not self.layer_lost:
+                        log.warning("the channel layer is unreachable; will resubscribe", exc_info=True)
+                    self._lost_layer()
                 await asyncio.sleep(RETRY_S)
                 continue
             await self.deliver(message)
 
     def _lost_layer(self) -> None:
-        """The layer may come back without our memberships (Redis keeps nothing on disk here)."""
+        """The layer may come back without our memberships (Redis keeps nothing on disk here).
+
+        Every socket in a group when the outage began may miss broadcasts; sockets that join during
+        it are added when their group_add fails, and those that join once it is back miss nothing.
+        """
+        if not self.layer_lost:
+            self.behind.update(socket for members in self.members.values() for socket in members)
         self.layer_lost = True
         self.subscribed.clear()
-        self.behind.update(socket for members in self.members.values() for socket in members)
         self.resync.set()
+
+    async def _redis_kept_our_state(self) -> bool:
+        """After a failed receive: only a broken connection, or a Redis that lost its data?
+
+        A pooled connection that an earlier restart closed fails once even when Redis is well; with
+        our marker key still there, the messages sent to us meanwhile wait in Redis, nothing is lost.
+        """
+        if not settings.REDIS_URL or self.layer_lost:
+            return False
+        for _ in range(2):  # our own pooled connection may have been closed the same way
+            try:
+                return bool(await self._redis().exists(self._marker_key()))
+            except Exception:
+                log.debug("reading the marker key failed", exc_info=True)
+        return False
+
+    async def _mark_alive(self) -> None:
+        """Leave the key that a Redis which lost its data lacks."""
+        if not settings.REDIS_URL:
+            return
+        try:
+            await self._redis().set(self._marker_key(), 1, ex=MARKER_TTL_S)
+        except Exception:
+            log.debug("could not leave the marker key", exc_info=True)
+
+    def _marker_key(self) -> str:
+        return f"knewit:hub:{self.channel}"
+
+    def _redis(self):
+        if self.redis is None:
+            import redis.asyncio
+
+            self.redis = redis.asyncio.from_url(settings.REDIS_URL)
+        return self.redis
 
     async def _keep_subscribed(self) -> None:
         while True:
@@ -122,6 +167,7 @@ class Hub:
                 await asyncio.wait_for(self.resync.wait(), timeout=PRUNE_INTERVAL_S)
             except TimeoutError:
                 await self._prune()
+                await self._mark_alive()
                 continue
             self.resync.clear()
             for group in [g for g, members in self.members.items() if members and g not in self.subscribed]:
@@ -134,6 +180,7 @@ class Hub:
             if self.resync.is_set():
                 await asyncio.sleep(RETRY_S)
             elif self.layer_lost:
+                await self._mark_alive()
                 self.layer_lost = False
                 await self._ask_to_resume()
 
@@ -162,6 +209,8 @@ class Hub:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
