@@ -17,6 +17,7 @@ from quizzes_app.hosts import is_host
 from sessions_app import broadcast, engine, hub, metrics, protocol, render, scheduler, throttle
 from sessions_app.auth import host_from_token
 from sessions_app.engine import HOST, PLAYER, PLAYERS, EngineError, Outcome
+from sessions_app.models import GameSession, Player
 from sessions_app.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 # Daphne (through autobahn) sends only 1000 and 3000-4999 from an application (django/daphne#374):
 # close(1008) there raises, and the client sees 1011. So policy is 4008, the private twin of 1008.
 CLOSE_UNAUTHORIZED, CLOSE_KICKED, CLOSE_POLICY = 4401, 4403, 4008
+CLOSE_RESUME = 4012  # 1012 "service restart": reconnect and resume (see catch_up)
 
 
 def rejoin_cookie_name(code: str) -> str:
@@ -324,6 +326,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.role = None
             await self.close(code=event["close"])
 
+    async def catch_up(self) -> None:
+        """Broadcasts to this socket were lost (the channel layer went away): resume to catch up.
+
+        A protocol client reconnects after any close and resumes from a snapshot.
+        """
+        await self.close(code=CLOSE_RESUME)
+
     async def send_payload(self, payload: dict) -> None:
         await self.send_text(protocol.dumps(payload))
 
@@ -381,6 +390,18 @@ class PageConsumer(LiveConsumer):
         await self.enter(outcome.session, role, outcome.player)
         await self.send_text(html)
         await broadcast.dispatch(outcome.events)
+
+    async def catch_up(self) -> None:
+        """A page needs no reconnect: every region is drawn again from the database."""
+        if self.role is not None:
+            await self.send_text(await database_sync_to_async(self.page_regions)())
+
+    def page_regions(self) -> str:
+        session = GameSession.objects.select_related("quiz", "current_question").get(pk=self.session_pk)
+        if self.role == HOST:
+            return render.host_page_regions(session, timezone.now())
+        player = Player.objects.get(pk=self.player_pk)
+        return render.player_page_regions(session, player, timezone.now())
 
     def parse(self, text: str) -> protocol.Inbound:
         return protocol.parse_form_message(text)

@@ -6,9 +6,9 @@ Sockets take no channel of their own.
 
 The memberships the layer holds (in Redis, with several workers) mirror the registry here and are
 re-made from it: after a group_add that failed, and after the listener lost the layer, since Redis
-comes back from a restart empty. Then, because what was broadcast meanwhile is lost, the worker
-closes its sockets (1012) and their clients resume from a snapshot. Nothing here is a fact of the
-game: it is only which sockets this process holds.
+comes back from a restart empty. Then, because what was broadcast meanwhile is lost, the sockets
+catch up: protocol clients are closed (4012) and resume from a snapshot; pages are redrawn.
+Nothing here is a fact of the game: it is only which sockets this process holds.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 RETRY_S = 0.5  # between attempts to reach a layer that failed
 PRUNE_INTERVAL_S = 60.0
 MARKER_TTL_S = 3600  # refreshed every PRUNE_INTERVAL_S
-CLOSE_SERVICE_RESTART = 4012  # 1012 "service restart"; Daphne sends only 1000 and 3000-4999
 
 
 class Hub:
@@ -182,7 +181,7 @@ class Hub:
             elif self.layer_lost:
                 await self._mark_alive()
                 self.layer_lost = False
-                await self._ask_to_resume()
+                await self._catch_up()
 
     async def _prune(self) -> None:
         """Forget groups whose sockets are gone without leaving (Daphne does not always disconnect)."""
@@ -190,20 +189,17 @@ class Hub:
             if group in self.members and not self.members[group]:  # still empty after our awaits
                 await self._drop(group)
 
-    async def _ask_to_resume(self) -> None:
-        """Broadcasts sent while the layer was away are lost, so close this worker's sockets.
-
-        Clients reconnect after any close and resume from a snapshot of the game as it is now;
-        that is how every socket catches up, whichever messages it missed. A socket that joined
-        after the layer came back missed nothing and stays.
-        """
+    async def _catch_up(self) -> None:
+        """Broadcasts sent while the layer was away are lost: each socket that may have missed one
+        catches up (a protocol client resumes from a snapshot, a page is redrawn). A socket that
+        joined after the layer came back missed nothing."""
         sockets, self.behind = list(self.behind), weakref.WeakSet()
-        log.warning("the channel layer is back; asking %d sockets to reconnect and resume", len(sockets))
+        log.warning("the channel layer is back; %d sockets catch up", len(sockets))
         for socket in sockets:
             try:
-                await socket.close(code=CLOSE_SERVICE_RESTART)
+                await socket.catch_up()
             except Exception:
-                log.debug("closing a socket failed", exc_info=True)
+                log.debug("a socket could not catch up", exc_info=True)
 
     async def shutdown(self) -> None:
         for task in self.tasks:

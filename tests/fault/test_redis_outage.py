@@ -285,3 +285,49 @@ async def wait_until_async(read, expected, timeout: float) -> None:
     async with asyncio.timeout(timeout):
         while await read() != expected:
             await asyncio.sleep(0.05)
+
+
+async def test_after_the_layer_is_lost_pages_are_redrawn_and_protocol_clients_asked_to_resume(flaky_layer):
+    from channels.testing import WebsocketCommunicator
+    from django.test import AsyncClient
+
+    from knewit.asgi import application
+    from sessions_app import hub, scheduler
+    from sessions_app.consumers import CLOSE_RESUME
+    from sessions_app.tests.wsclient import HOST_HEADER, ORIGIN, open_client
+
+    token, quiz_id = await make_world("flaky_catch_up", [0, 1], 30)
+    host = await open_client(f"is_host=true&token={token}", headers=[HOST_HEADER])
+    await host.send(type="session.create", quiz_id=quiz_id)
+    code = (await host.expect("session.created"))["session_id"]
+    student = await open_client(headers=[HOST_HEADER])
+    await student.send(type="session.join", session_id=code, name="Ada")
+    await student.expect("session.joined")
+    http = AsyncClient()
+    assert (await http.post(f"/join/{code}/", {"code": code, "nickname": "Bo"})).status_code == 302
+    cookie = (b"cookie", f"knewit_rejoin_{code}={http.cookies[f'knewit_rejoin_{code}'].value}".encode())
+    page = WebsocketCommunicator(application, f"/ws/page/play/{code}/", headers=[ORIGIN, HOST_HEADER, cookie])
+    try:
+        assert (await page.connect())[0]
+        assert 'id="stage"' in (await page.receive_from(timeout=3))
+        await host.send(type="quiz.start")
+        await host.expect("question.next")
+        while not await page.receive_nothing(timeout=0.3):
+            await page.receive_from()  # the question and lobby pushes
+
+        worker = hub.get()
+        flaky_layer.failures["receive"] = 1  # the worker's listener loses the layer...
+        worker.layer.groups.clear()  # ... which comes back empty, like a restarted Redis
+        await worker.layer.send(worker.channel, {"type": "session.push", "group": "-", "text": ""})  # wake it
+        redrawn = await page.receive_from(timeout=3)
+        assert 'id="stage"' in redrawn and "Q1" in redrawn, redrawn[:300]  # the open question
+        event = await student.comm.receive_output(timeout=3)
+        while event["type"] == "websocket.send":  # the frames from before the outage, then the close
+            event = await student.comm.receive_output(timeout=3)
+        assert event == {"type": "websocket.close", "code": CLOSE_RESUME}
+        await host.send(type="question.end")  # broadcasts reach the page again
+        assert 'id="stage"' in (await page.receive_from(timeout=3))
+    finally:
+        await page.disconnect()
+        await host.close()
+        await scheduler.shutdown()
