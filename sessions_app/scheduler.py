@@ -25,6 +25,7 @@ from sessions_app.models import GameSession
 
 log = logging.getLogger(__name__)
 HEARTBEAT_WRITE_INTERVAL_S = 2.0
+PLAYERS_QUIET_SHARE = 0.3  # of the players' interval: the pause in joins their count waits for
 
 
 @dataclass
@@ -32,6 +33,7 @@ class LoopState:
     pending: set = field(default_factory=set)  # (session, what) changed since its last read
     flushing: set = field(default_factory=set)  # (session, what) with a flush task running
     last_flush: dict = field(default_factory=dict)
+    changed_at: dict = field(default_factory=dict)  # (session, what) -> when last marked
     heartbeats: dict = field(default_factory=dict)  # player pk -> (when, latency ms), written in bulk
     players_told: dict = field(default_factory=dict)  # session pk -> the last players' lobby.update sent
     tasks: set = field(default_factory=set)
@@ -110,6 +112,7 @@ def _mark(refresh: Refresh) -> None:
     state = _state()
     key = (refresh.session_pk, refresh.what)
     state.pending.add(key)
+    state.changed_at[key] = time.monotonic()
     if key not in state.flushing:  # a running flush picks the change up when it loops
         state.flushing.add(key)
         _spawn(_flush(refresh))
@@ -133,6 +136,8 @@ async def _flush(refresh: Refresh) -> None:
     try:
         while key in state.pending:
             await asyncio.sleep(max(0.0, state.last_flush.get(key, 0.0) + interval - time.monotonic()))
+            if refresh.what == "players_lobby":
+                await _until_quiet(state, key, quiet=interval * PLAYERS_QUIET_SHARE, longest=interval)
             if settings.REDIS_URL and not await _claim_interval(state, refresh, interval):
                 state.pending.discard(key)  # the claimer reads after our change was committed
                 return
@@ -149,6 +154,20 @@ async def _flush(refresh: Refresh) -> None:
             state.last_flush[key] = time.monotonic()
     finally:
         state.flushing.discard(key)
+
+
+async def _until_quiet(state: LoopState, key: tuple, quiet: float, longest: float) -> None:
+    """Wait for a pause of `quiet` s in the changes, but no more than `longest` s.
+
+    The players' count then follows a join burst by a moment. Read at once, it would wait behind
+    the burst's joins in the database thread, and land on every phone just as the quiz starts.
+    """
+    give_up = time.monotonic() + longest
+    while True:
+        wait = min(state.changed_at.get(key, 0.0) + quiet, give_up) - time.monotonic()
+        if wait <= 0:
+            return
+        await asyncio.sleep(wait)  # a change meanwhile moves changed_at on
 
 
 def _news_for_players(state: LoopState, session_pk: int, frames: list) -> list:
