@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from channels.db import database_sync_to_async
 from django.urls import reverse
 from django.utils import timezone
 
@@ -140,3 +141,28 @@ def test_bandit_finds_nothing_medium_or_high():
     )  # fmt: skip
     findings = json.loads(result.stdout)["results"]
     assert findings == [], findings
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_pin_throttle_fails_open_when_the_cache_is_away(connect, host, make_quiz, monkeypatch):
+    """With Redis (the cache) down, joins still work, and a wrong PIN still gets exactly one reply."""
+    from sessions_app import throttle
+
+    class CacheAway:
+        def __getattr__(self, name):
+            raise ConnectionError("cache down")
+
+    monkeypatch.setattr(throttle, "cache", CacheAway())
+    quiz = await database_sync_to_async(make_quiz)(host)
+    session = await database_sync_to_async(
+        lambda: (
+            engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="http://x").session
+        )
+    )()
+    client = await connect(headers=[ORIGIN, HOST_HEADER])
+    await client.send(type="session.join", session_id="000000", name="g")
+    await client.error("not_found")
+    await client.send(type="ping", ts=1)
+    assert (await client.recv())["type"] == "pong"  # nothing else came between: one reply to the join
+    await client.send(type="session.join", session_id=session.code, name="Ada")
+    assert (await client.recv())["type"] == "session.joined"
