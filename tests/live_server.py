@@ -62,6 +62,19 @@ def server_env(db_path: Path) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium through Playwright (never a downloaded browser); closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     command = [sys.executable, "manage.py", *args]
     subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, timeout=120)

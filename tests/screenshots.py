@@ -15,13 +15,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.live_server import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     QUIZ,
     ROOT,
+    chromium,
     host_login,
     host_start_session,
     live_server,
@@ -42,12 +41,8 @@ WATCHERS = ["Hiro", "Ines", "Jonas", "Kateryna", "Lars", "Mei"]  # joined, not a
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    with live_server() as server, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            play(browser, server, out)
-        finally:
-            browser.close()
+    with live_server() as server, chromium() as browser:
+        play(browser, server, out)
 
 
 def shot(page, out: Path, name: str) -> None:

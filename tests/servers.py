@@ -82,10 +82,13 @@ class Worker:
                 self.proc.wait()
 
 
-@contextlib.contextmanager
 def workers(count: int, env: dict[str, str]):
     """`count` Daphne workers sharing the test database and the given channel layer."""
-    started = [Worker(env) for _ in range(count)]
+    return _running([Worker(env) for _ in range(count)])
+
+
+@contextlib.contextmanager
+def _running(started: list):
     try:
         for worker in started:
             worker.start()
@@ -173,19 +176,10 @@ class LoggedWorker(Worker):
             return ""
 
 
-@contextlib.contextmanager
 def logged_workers(count: int, env: dict[str, str], log_dir: Path | None = None):
     """Like workers(), with LoggedWorker (logs in log_dir, e.g. pytest's tmp_path); each keeps its port, so it
     can be started again after a stop."""
-    started = [LoggedWorker(env, log_dir=log_dir) for _ in range(count)]
-    try:
-        for worker in started:
-            worker.start()
-        yield started
-    finally:
-        for worker in started:
-            worker.stop()
-        _wait_for_other_connections_to_close()
+    return _running([LoggedWorker(env, log_dir=log_dir) for _ in range(count)])
 
 
 class RedisServer:

@@ -14,8 +14,8 @@ import pytest
 
 from tests.live_server import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     QUIZ,
+    chromium,
     host_login,
     host_start_session,
     live_server,
@@ -39,13 +39,9 @@ def server():
 
 @pytest.fixture
 def browser(server):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    pytest.importorskip("playwright.sync_api")
+    with chromium() as launched:
+        yield launched
 
 
 class Watch:

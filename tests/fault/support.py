@@ -244,6 +244,18 @@ class HostClient:
                 if done(message):
                     return message
 
+    async def create_session(self, url: str, quiz_id: int) -> str:
+        """Connect to a worker and create a session of the quiz; returns its code."""
+        await self.connect(url)
+        await self.send(type="session.create", quiz_id=quiz_id)
+        return (await self.expect("session.created"))["session_id"]
+
+    async def start_quiz(self, players: int, timeout: float = 30) -> None:
+        """Once `players` have joined, start the quiz and wait for question 1."""
+        await self.until("lobby.update", lambda m: m["count"] == players, timeout=timeout)
+        await self.send(type="quiz.start")
+        await self.expect("question.next", question_num=1)
+
     async def resume(self, url: str, code: str) -> dict:
         await self.connect(url)
         await self.send(type="session.resume", session_id=code)

@@ -77,15 +77,10 @@ async def test_all_workers_stopped_between_questions_and_started_again(tmp_path)
     with logged_workers(2, env(), tmp_path) as pair:
         try:
             urls = [w.ws_url for w in pair]
-            await host.connect(urls[0])
-            await host.send(type="session.create", quiz_id=quiz_id)
-            code = (await host.expect("session.created"))["session_id"]
+            code = await host.create_session(urls[0], quiz_id)
             bots = crowd(urls, code)
             tasks = start_bots(bots)
-            await host.until("lobby.update", lambda m: m["count"] == STUDENTS, timeout=30)
-
-            await host.send(type="quiz.start")
-            await host.expect("question.next", question_num=1)
+            await host.start_quiz(STUDENTS)
             before = await host.run_question(1, STUDENTS)
             await wait_until(lambda: all(1 in bot.results for bot in bots), timeout=10)
 
@@ -136,15 +131,10 @@ async def test_all_workers_killed_mid_question_and_down_past_its_deadline(tmp_pa
     with logged_workers(2, env(), tmp_path) as pair:
         try:
             urls = [w.ws_url for w in pair]
-            await host.connect(urls[0])
-            await host.send(type="session.create", quiz_id=quiz_id)
-            code = (await host.expect("session.created"))["session_id"]
+            code = await host.create_session(urls[0], quiz_id)
             bots = crowd(urls, code)
             tasks = start_bots(bots)
-            await host.until("lobby.update", lambda m: m["count"] == STUDENTS, timeout=30)
-
-            await host.send(type="quiz.start")
-            await host.expect("question.next", question_num=1)
+            await host.start_quiz(STUDENTS)
             await host.run_question(1, STUDENTS)
             await host.send(type="question.next")
             await host.expect("question.next", question_num=2)

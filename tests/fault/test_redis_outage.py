@@ -88,19 +88,14 @@ async def test_redis_down_for_10_s_mid_question(tmp_path):
         with logged_workers(2, env, tmp_path) as pair:
             urls = [w.ws_url for w in pair]
             try:
-                await host.connect(urls[0])
-                await host.send(type="session.create", quiz_id=quiz_id)
-                code = (await host.expect("session.created"))["session_id"]
+                code = await host.create_session(urls[0], quiz_id)
                 bots = [
                     Bot(urls if i % 2 == 0 else urls[::-1], code, f"o{i:02d}",
                         choose=chooser(CORRECT, right=i % 3 != 0), answer_delay=(i % 10) * 0.3)
                     for i in range(STUDENTS)
                 ]  # fmt: skip
                 tasks = start_bots(bots)
-                await host.until("lobby.update", lambda m: m["count"] == STUDENTS, timeout=30)
-
-                await host.send(type="quiz.start")
-                await host.expect("question.next", question_num=1)
+                await host.start_quiz(STUDENTS)
                 await host.run_question(1, STUDENTS)
                 await host.send(type="question.next")
                 await host.expect("question.next", question_num=2)

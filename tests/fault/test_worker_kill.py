@@ -59,9 +59,7 @@ async def test_worker_dies_during_question_3(sig, tmp_path):
     tasks: list[asyncio.Task] = []
     with logged_workers(2, env, tmp_path) as (survivor, victim):
         try:
-            await host.connect(victim.ws_url)
-            await host.send(type="session.create", quiz_id=quiz_id)
-            code = (await host.expect("session.created"))["session_id"]
+            code = await host.create_session(victim.ws_url, quiz_id)
             await watcher.resume(survivor.ws_url, code)
             mark("workers up, session created")
 
