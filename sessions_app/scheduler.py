@@ -26,6 +26,8 @@ from sessions_app.models import GameSession
 log = logging.getLogger(__name__)
 HEARTBEAT_WRITE_INTERVAL_S = 2.0
 PLAYERS_QUIET_SHARE = 0.3  # of the players' interval: the pause in joins their count waits for
+TOLD_TTL_S = 6 * 3600  # the players' last count, kept in Redis for about a session's life
+TOLD_KEPT = 1000  # sessions whose players' last count one worker remembers without Redis
 
 
 @dataclass
@@ -35,7 +37,7 @@ class LoopState:
     last_flush: dict = field(default_factory=dict)
     changed_at: dict = field(default_factory=dict)  # (session, what) -> when last marked
     heartbeats: dict = field(default_factory=dict)  # player pk -> (when, latency ms), written in bulk
-    players_told: dict = field(default_factory=dict)  # session pk -> the last players' lobby.update sent
+    players_told: dict = field(default_factory=dict)  # without Redis: session pk -> "count:locked" last sent
     tasks: set = field(default_factory=set)
     sockets: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     registered: int = 0
@@ -146,7 +148,7 @@ async def _flush(refresh: Refresh) -> None:
             try:
                 frames = await database_sync_to_async(_refresh_frames)(refresh)
                 if refresh.what == "players_lobby":
-                    frames = _news_for_players(state, refresh.session_pk, frames)
+                    frames = await _news_for_players(state, refresh.session_pk, frames)
                 for audience, payload in frames:
                     await broadcast.send_to_audience(refresh.code, audience, payload)
             except Exception:
@@ -170,15 +172,26 @@ async def _until_quiet(state: LoopState, key: tuple, quiet: float, longest: floa
         await asyncio.sleep(wait)  # a change meanwhile moves changed_at on
 
 
-def _news_for_players(state: LoopState, session_pk: int, frames: list) -> list:
+async def _news_for_players(state: LoopState, session_pk: int, frames: list) -> list:
+    """The players' count only if it or the lock changed since they were last told, by any worker."""
     if not frames:
         return []
-    told = state.players_told.get(session_pk)
     _, payload = frames[0]
-    if told is not None and (told["count"], told["locked"]) == (payload["count"], payload["locked"]):
-        return []
-    state.players_told[session_pk] = payload
-    return frames
+    told = f"{payload['count']}:{payload['locked']}"
+    if settings.REDIS_URL:
+        # Shared, so a worker that has not pushed this session's count yet does not push it again.
+        try:
+            before = await _redis(state).set(f"knewit:told:{session_pk}", told, get=True, ex=TOLD_TTL_S)
+        except Exception:
+            log.warning("redis unavailable for the players' last count; pushing it", exc_info=True)
+            return frames
+        before = before.decode() if before is not None else None
+    else:
+        before = state.players_told.pop(session_pk, None)
+        state.players_told[session_pk] = told
+        if len(state.players_told) > TOLD_KEPT:  # forgetting costs one repeated push, nothing more
+            del state.players_told[next(iter(state.players_told))]
+    return [] if before == told else frames
 
 
 def _redis(state: LoopState):
