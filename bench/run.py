@@ -387,20 +387,29 @@ def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
     exact = all(recorded_exactly_once(q, n) for q in qs)
     last = max((q["last_ack_after_send_s"] or 1e9) for q in qs) if qs else None
     db = [q.get("db_rows") for q in qs]
+    one_worker = workers == 1  # with several workers the issue asks for exactly-once, not the timings
     rows.append(
         (
-            f"{n} answers within 5 s recorded exactly once, duplicates flagged",
+            f"{n} answers recorded exactly once, duplicates flagged",
             f"acked {[q['acked'] for q in qs]}, results {[q['results_sum'] for q in qs]}, db {db}, "
-            f"dup ok {sum(q['dup_ok'] for q in qs)}/{sum(q['dup_expected'] for q in qs)}; last ack {last} s after send",  # noqa: E501
-            exact and last is not None and last <= 5.0,
+            f"dup ok {sum(q['dup_ok'] for q in qs)}/{sum(q['dup_expected'] for q in qs)}",
+            exact,
+        )
+    )
+    rows.append(
+        (
+            "answers within 5 s" + ("" if one_worker else " (a one-worker target, for comparison)"),
+            f"last ack {last} s after send",
+            last is not None and last <= 5.0 if one_worker else None,
         )
     )
     hist = [q["histogram_full_after_last_ack_ms"] for q in qs]
     rows.append(
         (
-            "host histogram shows all answers <= 250 ms after the last",
+            "host histogram shows all answers <= 250 ms after the last"
+            + ("" if one_worker else " (a one-worker target, for comparison)"),
             f"{hist} ms",
-            all(h is not None and h <= 250 for h in hist),
+            all(h is not None and h <= 250 for h in hist) if one_worker else None,
         )
     )
     rows.append(
