@@ -53,6 +53,31 @@ async def test_a_broadcast_is_one_layer_message_per_worker(layer):
         await hub.shutdown()
 
 
+async def test_a_large_group_is_written_in_batches_with_the_loop_running_between(layer, monkeypatch):
+    """Each socket's copy of a frame is held until the reactor writes it: batches bound that."""
+    monkeypatch.setattr(hub, "DELIVER_BATCH", 10)
+    worker = hub.get()
+    sockets = [FakeSocket() for _ in range(35)]
+    delivered_when_the_loop_ran: list[int] = []
+
+    async def watch() -> None:
+        while not all(s.pushed for s in sockets):
+            delivered_when_the_loop_ran.append(sum(1 for s in sockets if s.pushed))
+            await asyncio.sleep(0)
+
+    try:
+        for socket in sockets:
+            await worker.join("session.123456.players", socket)
+        watcher = asyncio.create_task(watch())
+        await asyncio.sleep(0)
+        await worker.deliver(frame("session.123456.players", "board"))
+        await watcher
+        assert all(s.pushed == ["board"] for s in sockets)
+        assert {10, 20, 30} <= set(delivered_when_the_loop_ran)
+    finally:
+        await hub.shutdown()
+
+
 async def test_the_last_socket_to_leave_unsubscribes_the_worker(layer):
     worker = hub.get()
     first, second = FakeSocket(), FakeSocket()
