@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 RETRY_S = 0.5  # between attempts to reach a layer that failed
 PRUNE_INTERVAL_S = 60.0
 MARKER_TTL_S = 3600  # refreshed every PRUNE_INTERVAL_S
-DELIVER_BATCH = 100  # sockets written to between passes of the event loop
+DELIVER_BYTES = 4_000_000  # of frames written to sockets before the reactor runs
 
 
 class Hub:
@@ -94,14 +94,18 @@ class Hub:
             self.resync.set()
 
     async def deliver(self, message: dict) -> None:
-        for n, socket in enumerate(list(self.members.get(message["group"], ())), 1):
+        queued = 0  # bytes handed to sockets since the reactor last ran
+        for socket in list(self.members.get(message["group"], ())):
             try:
                 await socket.session_push(message)
             except Exception:
                 log.exception("delivering to a socket failed")
-            if n % DELIVER_BATCH == 0:
-                # Let the reactor hand what is queued to the kernel: every socket's frame is its own
-                # copy until written, and a final leaderboard of 2,000 players is 170 kB a copy.
+            queued += len(message["text"])
+            if queued >= DELIVER_BYTES:
+                # Every socket's frame is its own copy until the reactor writes it: a final
+                # leaderboard of 2,000 players is 170 kB a copy, 340 MB for all at once. Small frames
+                # (a question) go out in one pass, so answers arriving meanwhile do not delay them.
+                queued = 0
                 await asyncio.sleep(0)
 
     async def _listen(self) -> None:

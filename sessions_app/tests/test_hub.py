@@ -53,9 +53,9 @@ async def test_a_broadcast_is_one_layer_message_per_worker(layer):
         await hub.shutdown()
 
 
-async def test_a_large_group_is_written_in_batches_with_the_loop_running_between(layer, monkeypatch):
+async def test_a_large_frame_is_written_in_batches_with_the_loop_running_between(layer, monkeypatch):
     """Each socket's copy of a frame is held until the reactor writes it: batches bound that."""
-    monkeypatch.setattr(hub, "DELIVER_BATCH", 10)
+    monkeypatch.setattr(hub, "DELIVER_BYTES", 10 * len("board"))
     worker = hub.get()
     sockets = [FakeSocket() for _ in range(35)]
     delivered_when_the_loop_ran: list[int] = []
