@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import time
 from urllib.parse import parse_qs
@@ -170,10 +171,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("wrong_state", "Join a session first.", msg.ref)
 
     async def run(self, msg: protocol.Inbound, fn, enter_as: str | None = None, **kwargs) -> Outcome | None:
-        """Call the engine in the database thread; join the session's groups if asked; reply; broadcast."""
+        """Run an engine command; join the session's groups if asked; reply; broadcast.
+
+        `fn` is an engine function, run in the database thread, or a coroutine function that takes
+        the command there itself (answers, recorded in batches by the scheduler).
+        """
         self.last_error = None
+        call = fn if inspect.iscoroutinefunction(fn) else database_sync_to_async(fn)
         try:
-            outcome = await database_sync_to_async(fn)(**kwargs)
+            outcome = await call(**kwargs)
         except EngineError as exc:
             self.last_error = exc.code
             await self.send_payload(protocol.error(exc.code, exc.message, msg.ref))
@@ -280,10 +286,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def on_answer_submit(self, msg: protocol.AnswerSubmit) -> None:
         started = time.monotonic()
-        await self.run(
-            msg, engine.answer_submit, session_pk=self.session_pk, player_pk=self.player_pk,
-            answer_idx=msg.answer_idx, msg_id=msg.msg_id, now=timezone.now(),
+        attempt = engine.AnswerAttempt(
+            session_pk=self.session_pk, player_pk=self.player_pk, answer_idx=msg.answer_idx,
+            msg_id=msg.msg_id, now=timezone.now(),
         )  # fmt: skip
+        await self.run(msg, scheduler.submit_answer, attempt=attempt)
         metrics.counters.observe_answer(time.monotonic() - started)
 
     async def on_ping(self, msg: protocol.Ping) -> None:

@@ -575,55 +575,132 @@ def question_close(*, session_pk: int, index: int, now: datetime, announce: bool
         return Outcome(events=events)
 
 
+@dataclass(frozen=True)
+class AnswerAttempt:
+    """One `answer.submit` as it arrived; `now` is its own arrival, whenever it is recorded."""
+
+    session_pk: int
+    player_pk: int
+    answer_idx: int
+    msg_id: str | None
+    now: datetime
+
+
 def answer_submit(
     *, session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime
 ) -> Outcome:
     """Record a player's answer once; the reply says it was recorded, never whether it was right."""
-    try:
-        return _answer_submit(session_pk, player_pk, answer_idx, msg_id, now)
-    except DuplicateAnswer as dup:
-        return Outcome(reply=dup.reply)
+    result = answers_submit([AnswerAttempt(session_pk, player_pk, answer_idx, msg_id, now)])[0]
+    if isinstance(result, EngineError):
+        raise result
+    return result
 
 
-def _answer_submit(
-    session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime
-) -> Outcome:
+def answers_submit(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError]:
+    """Record answers that arrived together: an Outcome or an EngineError for each, in order.
+
+    Under load a worker's answers wait for its one database thread; recorded together they cost one
+    transaction, one read of the session and one INSERT, not one of each per answer. Each is still
+    judged alone: on its own arrival time, against its player's answers so far.
+    """
     try:
         with transaction.atomic():
-            session = _session_for_answer(session_pk)
-            if session["state"] != State.QUESTION or session["current_question_id"] is None:
-                late = session["state"] in (State.RESULTS, State.FINISHED)
-                _raise_unless_duplicate(player_pk, session_pk, msg_id, late=late)
-            if now > session["question_deadline"] + grace():
-                _raise_unless_duplicate(player_pk, session_pk, msg_id, late=True)
-            facts = question_facts(session["current_question_id"], session["question_opened_at"])
-            if not 0 <= answer_idx < len(facts.correct):
-                raise EngineError("invalid", f"`answer_idx` must be 0 to {len(facts.correct) - 1}.")
-            limit = facts.time_limit_s
-            response_ms = min(
-                max(int((now - session["question_opened_at"]).total_seconds() * 1000), 0), limit * 1000
-            )
-            correct = facts.correct[answer_idx]
-            points = (
-                score_for(points=facts.points, time_limit_s=limit, response_ms=response_ms) if correct else 0
-            )
-            # The unique (player, question) constraint is what makes an answer count once.
-            Answer.objects.create(
-                session_id=session_pk, player_id=player_pk, question_id=session["current_question_id"],
-                question_index=session["question_index"], choice_idx=answer_idx, received_at=now,
-                response_ms=response_ms, correct=correct, points=points, msg_id=msg_id or "",
-            )  # fmt: skip
+            return _record_answers(attempts)
     except IntegrityError:
-        # Nothing else was written, so losing the whole transaction loses nothing.
-        prior = Answer.objects.filter(player_id=player_pk, msg_id=msg_id).first() if msg_id else None
-        if prior is not None:
-            reply = protocol.answer_recorded(
-                question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True
-            )
-            return Outcome(reply=reply)
-        raise EngineError("already_answered", "You have already answered this question.") from None
-    reply = protocol.answer_recorded(question_num=session["question_index"] + 1, answer_idx=answer_idx)
-    return Outcome(reply=reply, events=[Refresh(session_pk, session["code"], "histogram")])
+        if len(attempts) == 1:
+            # A constraint checked at COMMIT (PostgreSQL's deferred foreign keys): the player is gone.
+            return [EngineError("not_found", "You are not in this session.")]
+        # Nothing was written; one by one, such an answer fails alone.
+        return [answers_submit([attempt])[0] for attempt in attempts]
+
+
+def _record_answers(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError]:
+    sessions = {pk: _session_for_answer(pk) for pk in sorted({a.session_pk for a in attempts})}
+    results: list[Outcome | EngineError | None] = [None] * len(attempts)
+    rows: list[tuple[int, Answer]] = []
+    for i, attempt in enumerate(attempts):
+        try:
+            rows.append((i, _answer_row(attempt, sessions[attempt.session_pk])))
+        except DuplicateAnswer as dup:
+            results[i] = Outcome(reply=dup.reply)
+        except EngineError as exc:
+            results[i] = exc
+    # The unique (player, question) and (player, msg_id) constraints are what make an answer count
+    # once: a row they refuse is not inserted, and its attempt is answered from what is there.
+    inserted = _insert_unless_conflicting([row for _, row in rows])
+    for i, row in rows:
+        attempt = attempts[i]
+        if (row.player_id, row.msg_id) in inserted:
+            inserted.discard((row.player_id, row.msg_id))  # a second such row in the batch was refused
+            reply = protocol.answer_recorded(question_num=row.question_index + 1, answer_idx=row.choice_idx)
+            code = sessions[attempt.session_pk]["code"]
+            results[i] = Outcome(reply=reply, events=[Refresh(attempt.session_pk, code, "histogram")])
+        else:
+            results[i] = _refused_answer(attempt)
+    return results
+
+
+def _answer_row(attempt: AnswerAttempt, session: dict) -> Answer:
+    """The Answer to insert, scored; raises if the question is not open to it or the index is wrong."""
+    if session["state"] != State.QUESTION or session["current_question_id"] is None:
+        late = session["state"] in (State.RESULTS, State.FINISHED)
+        _raise_unless_duplicate(attempt.player_pk, attempt.session_pk, attempt.msg_id, late=late)
+    if attempt.now > session["question_deadline"] + grace():
+        _raise_unless_duplicate(attempt.player_pk, attempt.session_pk, attempt.msg_id, late=True)
+    facts = question_facts(session["current_question_id"], session["question_opened_at"])
+    if not 0 <= attempt.answer_idx < len(facts.correct):
+        raise EngineError("invalid", f"`answer_idx` must be 0 to {len(facts.correct) - 1}.")
+    limit = facts.time_limit_s
+    response_ms = min(
+        max(int((attempt.now - session["question_opened_at"]).total_seconds() * 1000), 0), limit * 1000
+    )
+    correct = facts.correct[attempt.answer_idx]
+    points = score_for(points=facts.points, time_limit_s=limit, response_ms=response_ms) if correct else 0
+    return Answer(
+        session_id=attempt.session_pk, player_id=attempt.player_pk,
+        question_id=session["current_question_id"], question_index=session["question_index"],
+        choice_idx=attempt.answer_idx, received_at=attempt.now, response_ms=response_ms,
+        correct=correct, points=points, msg_id=attempt.msg_id or "",
+    )  # fmt: skip
+
+
+def _insert_unless_conflicting(rows: list[Answer]) -> set[tuple[int, str]]:
+    """INSERT the rows in one statement, skipping those a unique constraint refuses.
+
+    Returns (player, msg_id) of each row inserted.
+
+    Raw SQL because Django's bulk_create(ignore_conflicts=True) does not say which rows went in. Both
+    PostgreSQL and SQLite (3.35 and later) take ON CONFLICT DO NOTHING with RETURNING.
+    """
+    if not rows:
+        return set()
+    fields = [f for f in Answer._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
+    sql = (
+        f"INSERT INTO {quote(Answer._meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608  # nosec B608
+        f"ON CONFLICT DO NOTHING RETURNING {quote('player_id')}, {quote('msg_id')}"
+    )  # only our own model's names are formatted in; every value is a bound parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(player_pk, msg_id) for player_pk, msg_id in cursor.fetchall()}
+
+
+def _refused_answer(attempt: AnswerAttempt) -> Outcome | EngineError:
+    """A retried answer gets its first acknowledgement again; any other second answer is refused."""
+    prior = (
+        Answer.objects.filter(player_id=attempt.player_pk, msg_id=attempt.msg_id).first()
+        if attempt.msg_id
+        else None
+    )
+    if prior is not None:
+        reply = protocol.answer_recorded(
+            question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True
+        )
+        return Outcome(reply=reply)
+    return EngineError("already_answered", "You have already answered this question.")
 
 
 @dataclass(frozen=True)

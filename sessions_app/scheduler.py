@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_WRITE_INTERVAL_S = 2.0
 PLAYERS_QUIET_SHARE = 0.3  # of the players' interval: the pause in joins their count waits for
 TOLD_TTL_S = 6 * 3600  # the players' last count, kept in Redis for about a session's life
+ANSWER_BATCH_MAX = 200  # answers in one transaction (and one INSERT)
 TOLD_KEPT = 1000  # sessions whose players' last count one worker remembers without Redis
 
 
@@ -38,6 +39,8 @@ class LoopState:
     changed_at: dict = field(default_factory=dict)  # (session, what) -> when last marked
     heartbeats: dict = field(default_factory=dict)  # player pk -> (when, latency ms), written in bulk
     players_told: dict = field(default_factory=dict)  # without Redis: session pk -> "count:locked" last sent
+    answers: list = field(default_factory=list)  # (AnswerAttempt, future) waiting for the database thread
+    recording: bool = False  # a task is recording answers
     tasks: set = field(default_factory=set)
     sockets: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     registered: int = 0
@@ -234,6 +237,47 @@ def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict]]:
         return []
     audiences = [HOST, PLAYERS] if selectors.shows_live_results(session) else [HOST]
     return [(audience, payload) for audience in audiences]
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+async def submit_answer(attempt: engine.AnswerAttempt) -> engine.Outcome:
+    """Record an answer together with the others waiting for the database thread (engine.answers_submit).
+
+    Nothing waits to fill a batch: the first answer goes at once, and those that arrive while it is
+    being written go together next. Raises the EngineError that refused it.
+    """
+    state = _state()
+    future = asyncio.get_running_loop().create_future()
+    state.answers.append((attempt, future))
+    if not state.recording:
+        state.recording = True
+        _spawn(_record_answers(state))
+    return await future
+
+
+async def _record_answers(state: LoopState) -> None:
+    try:
+        while state.answers:
+            batch, state.answers = state.answers[:ANSWER_BATCH_MAX], state.answers[ANSWER_BATCH_MAX:]
+            try:
+                results = await database_sync_to_async(engine.answers_submit)([a for a, _ in batch])
+            except asyncio.CancelledError:  # the worker is stopping: leave no socket waiting for ever
+                for _, future in batch:
+                    future.cancel()
+                raise
+            except Exception as exc:
+                results = [exc] * len(batch)
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():  # the socket went away; its answer counts all the same
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+    finally:
+        state.recording = False
 
 
 # --- deadlines ------------------------------------------------------------------------------

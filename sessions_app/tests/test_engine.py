@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sessions_app import engine
-from sessions_app.engine import ALL, PLAYER, EngineError, Push, Refresh, Wake
+from sessions_app import engine, scheduler
+from sessions_app.engine import ALL, PLAYER, AnswerAttempt, EngineError, Outcome, Push, Refresh, Wake
 from sessions_app.models import Answer, GameSession, Player
 
 pytestmark = pytest.mark.django_db
@@ -362,3 +366,108 @@ def test_ties_break_on_answer_time_then_join_order(host, make_quiz):
     board = pushes(done, "quiz.finished")[0].payload["leaderboard"]
     # All score 0: Third was fastest; First and Second took 9 s each, and First joined earlier.
     assert [e["name"] for e in board] == ["Third", "First", "Second"]
+
+
+# --- answers recorded together --------------------------------------------------------------
+# Under load a worker's answers wait for its one database thread, and the scheduler hands those
+# that waited to engine.answers_submit together: one transaction and one INSERT, each answer still
+# judged as if alone.
+
+
+def attempt(session, player, idx, seconds, msg_id=None) -> AnswerAttempt:
+    return AnswerAttempt(session.pk, player.pk, idx, msg_id, at(seconds))
+
+
+def summary(result) -> tuple:
+    if isinstance(result, EngineError):
+        return ("error", result.code)
+    return (result.reply["type"], result.reply["answer_idx"], result.reply.get("duplicate", False))
+
+
+def test_a_batch_judges_each_answer_alone(game, host):
+    session, (ada, bo, cy), _ = game
+    engine.quiz_start(session_pk=session.pk, host=host, now=at(0))
+    answer(session, cy, 3, 1, msg_id="c-earlier")  # before the batch, as another worker's would be
+
+    results = engine.answers_submit(
+        [
+            attempt(session, ada, 1, 2, msg_id="a1"),
+            attempt(session, ada, 1, 2.1, msg_id="a1"),  # the same frame again: its first ack again
+            attempt(session, bo, 0, 3),
+            attempt(session, bo, 2, 3.5),  # a second answer without a msg_id: refused
+            attempt(session, cy, 0, 4, msg_id="c2"),  # already answered before the batch
+            attempt(session, cy, 0, 4.1, msg_id="c-earlier"),  # that answer's msg_id: a duplicate
+            attempt(session, ada, 9, 5),  # no such option
+            attempt(session, ada, 0, 99),  # after the deadline
+        ]
+    )
+
+    assert [summary(r) for r in results] == [
+        ("answer.recorded", 1, False),
+        ("answer.recorded", 1, True),
+        ("answer.recorded", 0, False),
+        ("error", "already_answered"),
+        ("error", "already_answered"),
+        ("answer.recorded", 3, True),
+        ("error", "invalid"),
+        ("error", "too_late"),
+    ]
+    rows = {a.player_id: a for a in Answer.objects.filter(session=session)}
+    assert {p: (a.choice_idx, a.msg_id) for p, a in rows.items()} == {
+        ada.pk: (1, "a1"),
+        bo.pk: (0, ""),
+        cy.pk: (3, "c-earlier"),
+    }
+    assert rows[ada.pk].response_ms == 2000 and rows[bo.pk].response_ms == 3000  # each on its own time
+    recorded = [r for r in results if isinstance(r, Outcome) and not r.reply.get("duplicate")]
+    assert all(r.events == [Refresh(session.pk, session.code, "histogram")] for r in recorded)
+
+
+def test_a_batch_is_one_insert(game, host):
+    session, players, _ = game
+    engine.quiz_start(session_pk=session.pk, host=host, now=at(0))
+    with CaptureQueriesContext(connection) as queries:
+        results = engine.answers_submit([attempt(session, p, 0, 1 + i) for i, p in enumerate(players)])
+    assert [summary(r) for r in results] == [("answer.recorded", 0, False)] * 3
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    assert Answer.objects.filter(session=session).count() == 3
+
+
+def test_an_answer_in_the_lobby_is_refused_alone(game):
+    session, (ada, bo, _), _ = game
+    results = engine.answers_submit([attempt(session, ada, 0, 1), attempt(session, bo, 0, 1, msg_id="b")])
+    assert [summary(r) for r in results] == [("error", "wrong_state")] * 2
+    assert not Answer.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_answers_that_wait_for_the_database_thread_go_together(game, host, monkeypatch):
+    session, players, _ = game
+    await database_sync_to_async(engine.quiz_start)(session_pk=session.pk, host=host, now=at(0))
+    batches: list[int] = []
+    record = engine.answers_submit
+
+    def counted(attempts):
+        batches.append(len(attempts))
+        return record(attempts)
+
+    monkeypatch.setattr(engine, "answers_submit", counted)
+    try:
+        first = asyncio.ensure_future(scheduler.submit_answer(attempt(session, players[0], 0, 1)))
+        await asyncio.sleep(0)  # the first goes at once; the next two arrive while it is written
+        rest = [scheduler.submit_answer(attempt(session, p, 1, 2)) for p in players[1:]]
+        again = scheduler.submit_answer(attempt(session, players[1], 2, 3))
+        outcomes = await asyncio.gather(first, *rest, again, return_exceptions=True)
+    finally:
+        await scheduler.shutdown()
+
+    assert batches == [1, 3]
+    assert [summary(o) for o in outcomes] == [
+        ("answer.recorded", 0, False),
+        ("answer.recorded", 1, False),
+        ("answer.recorded", 1, False),
+        ("error", "already_answered"),
+    ]
+    count = await database_sync_to_async(Answer.objects.filter(session=session).count)()
+    assert count == 3
