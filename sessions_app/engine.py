@@ -291,17 +291,22 @@ def player_join(
         requested_id=requested_id, msg_id=msg_id, now=now, via_browser=via_browser,
     )  # fmt: skip
     try:
-        return join()
+        return join(look_first=False)
     except IntegrityError:
-        # A concurrent join committed this name, player id or msg_id first; a second look sees it
-        # and answers name_taken, a fresh id or the first reply.
-        return join()
+        # The name or player id is taken (or a concurrent join committed it, or the msg_id, first):
+        # a second look sees it and answers kicked, name_taken, a fresh id or the first reply.
+        return join(look_first=True)
 
 
 def _player_join(
     *, code: str, name: str, name_key: str, password: str | None, requested_id: str | None,
-    msg_id: str | None, now: datetime, via_browser: bool,
+    msg_id: str | None, now: datetime, via_browser: bool, look_first: bool,
 ) -> Outcome:  # fmt: skip
+    """One attempt; without `look_first` the unique constraints, not queries, find a taken name or id.
+
+    Nearly every join has a free name, and each query is a round trip on the worker's one database
+    thread, so the first attempt does not ask; the rare clash costs a second attempt that does.
+    """
     with transaction.atomic():
         session = GameSession.objects.filter(code=code).exclude(state=State.FINISHED).first()
         if session is None:
@@ -312,8 +317,8 @@ def _player_join(
         prior = ProcessedMessage.objects.filter(actor=actor, msg_id=msg_id).first() if msg_id else None
         if prior is not None:
             return _rejoin_duplicate(session, prior, now)
-        _check_can_join(session, name_key, password)
-        player, token = _create_player(session, name, name_key, requested_id, now, via_browser)
+        _check_can_join(session, name_key, password, look=look_first)
+        player, token = _create_player(session, name, name_key, requested_id, now, via_browser, look_first)
         _check_not_full(session)
         if via_browser and not session.players_on_pages:
             GameSession.objects.filter(pk=session.pk).update(players_on_pages=True)
@@ -329,10 +334,11 @@ def _player_join(
         )
 
 
-def _check_can_join(session: GameSession, name_key: str, password: str | None) -> None:
+def _check_can_join(session: GameSession, name_key: str, password: str | None, *, look: bool) -> None:
+    """Refuse a join; with `look`, also a name that is taken or was kicked (else the INSERT does)."""
     if session.password_hash and not check_password(password or "", session.password_hash):
         raise EngineError("forbidden", "Wrong game password.")
-    same_name = session.players.filter(name_key=name_key).first()
+    same_name = session.players.filter(name_key=name_key).first() if look else None
     if same_name is not None and same_name.kicked:
         raise EngineError("kicked", "That player was removed from this game.")
     if session.locked:
@@ -353,11 +359,13 @@ def _check_not_full(session: GameSession) -> None:
 
 
 def _create_player(
-    session: GameSession, name: str, name_key: str, requested_id: str | None, now: datetime, via_browser: bool
-):
+    session: GameSession, name: str, name_key: str, requested_id: str | None, now: datetime,
+    via_browser: bool, look: bool,
+):  # fmt: skip
+    """The new player; a requested id that is taken is replaced (found by the INSERT, or with `look`)."""
     token = new_secret()
     public_id = requested_id if valid_player_id(requested_id) else new_player_id()
-    if session.players.filter(public_id=public_id).exists():
+    if look and session.players.filter(public_id=public_id).exists():
         public_id = new_player_id()
     player = Player.objects.create(
         session=session, public_id=public_id, name=name, name_key=name_key,
