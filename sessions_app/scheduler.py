@@ -1,4 +1,5 @@
-"""The worker's clock: coalesced lobby/histogram pushes, question deadlines, the sweeper, pings.
+"""The worker's clock: coalesced lobby/histogram pushes, answers recorded in batches, question
+deadlines, the sweeper, pings.
 
 Nothing here is a fact of the game. Deadlines live in the database; the timer of the worker that
 opened a question is only the fast path, and every worker's sweeper closes what is overdue, so a
