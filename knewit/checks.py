@@ -46,3 +46,26 @@ def daphne_is_patched(app_configs, **kwargs):
             )
         ]
     return []
+
+
+MIN_SQLITE = (3, 35, 0)  # answers are inserted with ON CONFLICT DO NOTHING ... RETURNING
+
+
+@register(Tags.database)
+def sqlite_takes_returning(app_configs, databases=None, **kwargs):
+    import sqlite3
+
+    return sqlite_problems(settings.DATABASES["default"]["ENGINE"], sqlite3.sqlite_version_info)
+
+
+def sqlite_problems(engine: str, version_info: tuple) -> list:
+    if engine != "django.db.backends.sqlite3" or tuple(version_info) >= MIN_SQLITE:
+        return []
+    found, needed = ".".join(map(str, version_info)), ".".join(map(str, MIN_SQLITE))
+    return [
+        Error(
+            f"SQLite {found} is too old: answers need {needed} or later (RETURNING). "
+            "Use a newer Python build, or PostgreSQL.",
+            id="knewit.E003",
+        )
+    ]

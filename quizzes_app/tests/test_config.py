@@ -84,3 +84,12 @@ def test_ping(client):
     assert response.status_code == 200
     assert response.json() == {"ok": True}
     assert client.post("/ping").status_code == 405
+
+
+def test_an_old_sqlite_is_refused_by_the_checks():
+    from knewit.checks import sqlite_problems
+
+    sqlite = "django.db.backends.sqlite3"
+    assert [e.id for e in sqlite_problems(sqlite, (3, 34, 1))] == ["knewit.E003"]
+    assert sqlite_problems(sqlite, (3, 35, 0)) == []
+    assert sqlite_problems("knewit.postgresql", (3, 34, 1)) == []
