@@ -338,7 +338,8 @@ def _check_can_join(session: GameSession, name_key: str, password: str | None, *
     """Refuse a join; with `look`, also a name that is taken or was kicked (else the INSERT does)."""
     if session.password_hash and not check_password(password or "", session.password_hash):
         raise EngineError("forbidden", "Wrong game password.")
-    same_name = session.players.filter(name_key=name_key).first() if look else None
+    # A locked session refuses anyway: looking first keeps "kicked" ahead of "locked", as it was.
+    same_name = session.players.filter(name_key=name_key).first() if look or session.locked else None
     if same_name is not None and same_name.kicked:
         raise EngineError("kicked", "That player was removed from this game.")
     if session.locked:

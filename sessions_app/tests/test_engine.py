@@ -276,6 +276,12 @@ def test_kick_bans_token_and_name(host, game):
         with pytest.raises(EngineError) as err:
             call()
         assert err.value.code == "kicked"
+    engine.session_lock(session_pk=session.pk, host=host, locked=True)
+    with pytest.raises(EngineError) as err:  # told why, not just that the game is locked
+        engine.player_join(
+            code=session.code, raw_name="ada", password=None, requested_id=None, msg_id=None, now=at(2)
+        )
+    assert err.value.code == "kicked"
 
 
 def test_other_host_is_forbidden(make_host, game):
