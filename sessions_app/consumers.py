@@ -8,7 +8,6 @@ import logging
 import time
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -229,8 +228,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def on_session_join(self, msg: protocol.SessionJoin) -> None:
         address = (self.scope.get("client") or ["unknown"])[0]
-        # The cache is not the database: off the database thread, which joins queue for.
-        if await sync_to_async(throttle.pin_guessing_blocked, thread_sensitive=False)(address):
+        if await database_sync_to_async(throttle.pin_guessing_blocked)(address):
             await self.send_payload(
                 protocol.error("rate_limited", "Too many wrong PINs; wait a minute.", msg.ref)
             )
@@ -240,7 +238,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             password=msg.password, requested_id=self.player_id, msg_id=msg.msg_id, now=timezone.now(),
         )  # fmt: skip
         if self.last_error in throttle.WRONG_PIN_CODES:
-            await sync_to_async(throttle.record_wrong_pin, thread_sensitive=False)(address)
+            await database_sync_to_async(throttle.record_wrong_pin)(address)
 
     async def on_session_resume(self, msg: protocol.SessionResume) -> None:
         if msg.rejoin_token:
