@@ -38,7 +38,7 @@ class Hub:
         self.layer_lost = False  # set when the listener fails, cleared once resubscribed
         self.behind = weakref.WeakSet()  # sockets that were in a group while the layer was lost
         self.tasks: set[asyncio.Task] = set()
-        self.redis = None  # a client for the marker key, with REDIS_URL
+        self.redis = None  # with REDIS_URL: the marker key here, push claims in the scheduler
 
     async def start(self) -> None:
         if self.channel is not None:
@@ -94,13 +94,13 @@ class Hub:
             self.resync.set()
 
     async def deliver(self, message: dict) -> None:
-        queued = 0  # bytes handed to sockets since the reactor last ran
+        size, queued = len(message["text"]), 0  # queued: bytes handed to sockets since the reactor ran
         for socket in list(self.members.get(message["group"], ())):
             try:
                 await socket.session_push(message)
             except Exception:
                 log.exception("delivering to a socket failed")
-            queued += len(message["text"])
+            queued += size
             if queued >= DELIVER_BYTES:
                 # Every socket's frame is its own copy until the reactor writes it: a final
                 # leaderboard of 2,000 players is 170 kB a copy, 340 MB for all at once. Small frames
@@ -145,7 +145,7 @@ class Hub:
             return False
         for _ in range(2):  # our own pooled connection may have been closed the same way
             try:
-                return bool(await self._redis().exists(self._marker_key()))
+                return bool(await self.redis_client().exists(self._marker_key()))
             except Exception:
                 log.debug("reading the marker key failed", exc_info=True)
         return False
@@ -155,18 +155,19 @@ class Hub:
         if not settings.REDIS_URL:
             return
         try:
-            await self._redis().set(self._marker_key(), 1, ex=MARKER_TTL_S)
+            await self.redis_client().set(self._marker_key(), 1, ex=MARKER_TTL_S)
         except Exception:
             log.debug("could not leave the marker key", exc_info=True)
 
     def _marker_key(self) -> str:
         return f"knewit:hub:{self.channel}"
 
-    def _redis(self):
+    def redis_client(self):
+        """This worker's Redis client beside the channel layer's (the scheduler uses it too)."""
         if self.redis is None:
             import redis.asyncio
 
-            self.redis = redis.asyncio.from_url(settings.REDIS_URL)
+            self.redis = redis.asyncio.from_url(settings.REDIS_URL, health_check_interval=10)
         return self.redis
 
     async def _keep_subscribed(self) -> None:

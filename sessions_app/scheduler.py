@@ -46,7 +46,6 @@ class LoopState:
     sockets: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     registered: int = 0
     started: bool = False
-    redis: object = None
 
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -90,8 +89,6 @@ async def shutdown() -> None:
     for task in list(state.tasks):
         task.cancel()
     await asyncio.gather(*state.tasks, return_exceptions=True)
-    if state.redis is not None:
-        await state.redis.aclose()
     _states.pop(asyncio.get_running_loop(), None)
     await hub.shutdown()
 
@@ -144,7 +141,7 @@ async def _flush(refresh: Refresh) -> None:
             await asyncio.sleep(max(0.0, state.last_flush.get(key, 0.0) + interval - time.monotonic()))
             if refresh.what == "players_lobby":
                 await _until_quiet(state, key, quiet=interval * PLAYERS_QUIET_SHARE, longest=interval)
-            if settings.REDIS_URL and not await _claim_interval(state, refresh, interval):
+            if settings.REDIS_URL and not await _claim_interval(refresh, interval):
                 state.pending.discard(key)  # the claimer reads after our change was committed
                 return
             # Clear before reading, so a change committed after our read marks it dirty again.
@@ -185,7 +182,8 @@ async def _news_for_players(state: LoopState, session_pk: int, frames: list) -> 
     if settings.REDIS_URL:
         # Shared, so a worker that has not pushed this session's count yet does not push it again.
         try:
-            before = await _redis(state).set(f"knewit:told:{session_pk}", told, get=True, ex=TOLD_TTL_S)
+            key = f"knewit:told:{session_pk}"
+            before = await hub.get().redis_client().set(key, told, get=True, ex=TOLD_TTL_S)
         except Exception:
             log.warning("redis unavailable for the players' last count; pushing it", exc_info=True)
             return frames
@@ -198,23 +196,15 @@ async def _news_for_players(state: LoopState, session_pk: int, frames: list) -> 
     return [] if before == told else frames
 
 
-def _redis(state: LoopState):
-    if state.redis is None:
-        import redis.asyncio
-
-        state.redis = redis.asyncio.from_url(settings.REDIS_URL, health_check_interval=10)
-    return state.redis
-
-
-async def _claim_interval(state: LoopState, refresh: Refresh, interval: float) -> bool:
+async def _claim_interval(refresh: Refresh, interval: float) -> bool:
     """Claim the next interval for this session's push across workers; wait it out if ours."""
-    claim = f"knewit:push:{refresh.session_pk}:{refresh.what}"
+    claim, redis = f"knewit:push:{refresh.session_pk}:{refresh.what}", hub.get().redis_client()
     try:
         # The claim outlives the interval a little, so a worker that dies holding it frees it.
-        if not await _redis(state).set(claim, 1, nx=True, px=int(interval * 2000)):
+        if not await redis.set(claim, 1, nx=True, px=int(interval * 2000)):
             return False
         await asyncio.sleep(interval)
-        await _redis(state).delete(claim)  # before reading: a later change claims anew
+        await redis.delete(claim)  # before reading: a later change claims anew
     except Exception:
         log.warning("redis unavailable for coalescing; pushing from this worker", exc_info=True)
     return True
