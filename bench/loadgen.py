@@ -1,4 +1,4 @@
-"""Knewit load generator: one host and N students in one session, speaking PROTOCOL.md only.
+"""Knewit load generator: one host and N students in one session, speaking docs/PROTOCOL.md only.
 
 The host runs in this process; the students are spread over `--procs` child processes, each an
 asyncio loop with one `websockets` client per student. Every process is on the same machine, so

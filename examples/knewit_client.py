@@ -1,4 +1,4 @@
-"""A small Knewit player written against ../shared/PROTOCOL.md only (no project imports).
+"""A small Knewit player written against docs/PROTOCOL.md in the Knewit repository only (no project imports).
 
     python examples/knewit_client.py --url ws://127.0.0.1:8000/ws --code 123456 --name Robo --answer random
 

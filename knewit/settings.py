@@ -140,7 +140,10 @@ _KNEWIT_DEFAULTS = {
     "RATE_PER_S": 10.0,  # sustained messages per second per socket
     "RATE_BURST": 20,
     "RATE_STRIKES_BEFORE_CLOSE": 20,
-    "JOIN_ATTEMPTS_PER_MINUTE": 10,  # wrong PINs per client address
+    # Different unknown PINs from one client address per window; a class behind one address that
+    # mistypes the same PIN never comes near it, someone trying PIN after PIN does.
+    "JOIN_WRONG_PINS": 100,
+    "JOIN_WRONG_PIN_WINDOW_S": 600,
 }
 KNEWIT = {
     name: type(default)(os.environ.get(f"KNEWIT_{name}", default))

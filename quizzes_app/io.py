@@ -1,4 +1,4 @@
-"""Import and export of quizzes in the original Knewit JSON format (PROTOCOL.md, "A quiz object")."""
+"""Import and export of quizzes in the original Knewit JSON format (docs/PROTOCOL.md, "A quiz object")."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from quizzes_app.models import (
     Choice,
     Question,
     Quiz,
+    question_label,
 )
 
 MAX_TITLE_CHARS = Quiz._meta.get_field("title").max_length
@@ -24,7 +25,6 @@ MAX_OPTION_CHARS = Choice._meta.get_field("text").max_length
 DEFAULT_POINTS = Question._meta.get_field("points").default
 DEFAULT_TIMER = Quiz._meta.get_field("default_time_limit").default
 ALLOWED_POINTS = [value for value, _ in POINTS_CHOICES]
-PROMPT_PREVIEW_CHARS = 40
 
 
 class QuizFormatError(ValueError):
@@ -41,14 +41,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def _question_label(number: int, raw: Any) -> str:
-    """'Question 3 ("What is...")', so an author can find the question in a long file."""
-    prompt = raw.get("prompt") if isinstance(raw, dict) else None
-    if not isinstance(prompt, str) or not prompt.strip():
-        return f"Question {number}"
-    prompt = " ".join(prompt.split())
-    if len(prompt) > PROMPT_PREVIEW_CHARS:
-        prompt = prompt[:PROMPT_PREVIEW_CHARS].rstrip() + "..."
-    return f'Question {number} ("{prompt}")'
+    return question_label(number, raw.get("prompt") if isinstance(raw, dict) else None)
 
 
 def _check_time(value: Any, what: str) -> None:

@@ -27,6 +27,44 @@ def check_choices(correct_flags: list[bool]) -> None:
         )
 
 
+PROMPT_PREVIEW_CHARS = 40
+
+
+def question_label(number: int, prompt: str | None) -> str:
+    """'Question 3 ("What is...")', so an author can find the question in a long quiz."""
+    prompt = " ".join(prompt.split()) if isinstance(prompt, str) else ""
+    if not prompt:
+        return f"Question {number}"
+    if len(prompt) > PROMPT_PREVIEW_CHARS:
+        prompt = prompt[:PROMPT_PREVIEW_CHARS].rstrip() + "..."
+    return f'Question {number} ("{prompt}")'
+
+
+def quiz_problems(quiz_id: int) -> list[str]:
+    """Why a saved quiz cannot be played, one line per question at fault; empty when it can.
+
+    The admin saves a question before its choices, so a quiz can be left unplayable: this is what
+    the admin warns of and what refuses to start a session or a quiz.
+    """
+    questions = list(
+        Question.objects.filter(quiz_id=quiz_id).order_by("order", "pk").values_list("pk", "prompt")
+    )
+    flags: dict[int, list[bool]] = {}
+    for question_pk, is_correct in Choice.objects.filter(question__quiz_id=quiz_id).values_list(
+        "question_id", "is_correct"
+    ):
+        flags.setdefault(question_pk, []).append(is_correct)
+    problems = []
+    for number, (question_pk, prompt) in enumerate(questions, start=1):
+        try:
+            check_choices(flags.get(question_pk, []))
+        except ValidationError as exc:
+            problems.append(f"{question_label(number, prompt)}: {exc.messages[0]}")
+    if not questions:
+        problems.append("The quiz has no questions.")
+    return problems
+
+
 class Quiz(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)

@@ -1,4 +1,4 @@
-"""The `/ws` socket of PROTOCOL.md: authorise, parse, call the engine, forward ready text. No rules here."""
+"""The `/ws` socket of docs/PROTOCOL.md: authorise, parse, call the engine, forward ready text."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_UNAUTHORIZED)
                 return
         scheduler.register_socket(self)
-        metrics.counters.sockets += 1
+        metrics.sockets.inc()
         self.counted = True
         await self.send_payload(
             protocol.welcome(player_id=self.player_id, is_host=self.host_user is not None)
@@ -115,7 +115,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "counted", False):
-            metrics.counters.sockets -= 1
+            metrics.sockets.dec()
             self.counted = False
         await self.leave_groups()
         if self.role == PLAYER and self.player_pk is not None:
@@ -125,7 +125,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- inbound ------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        metrics.counters.messages_in += 1
+        metrics.messages_in.inc()
         if text_data is None:
             await self.send_payload(
                 protocol.error("bad_json", "Only text frames carrying JSON are accepted.")
@@ -149,10 +149,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             await handler(msg)
         except Exception:
+            # Not the client's mistake: the command's transaction rolled back, so a retry is safe.
             log.exception("handling %s failed", msg.type)
-            await self.send_payload(
-                protocol.error("invalid", "The server could not handle that message.", msg.ref)
-            )
+            await self.send_payload(protocol.internal_error(msg.ref))
 
     def parse(self, text: str) -> protocol.Inbound:
         return protocol.parse_message(text)
@@ -229,16 +228,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def on_session_join(self, msg: protocol.SessionJoin) -> None:
         address = (self.scope.get("client") or ["unknown"])[0]
         if await database_sync_to_async(throttle.pin_guessing_blocked)(address):
-            await self.send_payload(
-                protocol.error("rate_limited", "Too many wrong PINs; wait a minute.", msg.ref)
-            )
+            await self.send_payload(protocol.error("rate_limited", throttle.BLOCKED_MESSAGE, msg.ref))
             return
         await self.run(
             msg, engine.player_join, enter_as=PLAYER, code=msg.session_id, raw_name=msg.name,
             password=msg.password, requested_id=self.player_id, msg_id=msg.msg_id, now=timezone.now(),
         )  # fmt: skip
-        if self.last_error in throttle.WRONG_PIN_CODES:
-            await database_sync_to_async(throttle.record_wrong_pin)(address)
+        if self.last_error in throttle.GUESS_CODES:
+            await database_sync_to_async(throttle.record_wrong_pin)(address, msg.session_id)
 
     async def on_session_resume(self, msg: protocol.SessionResume) -> None:
         if msg.rejoin_token:
@@ -291,7 +288,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             msg_id=msg.msg_id, now=timezone.now(),
         )  # fmt: skip
         await self.run(msg, scheduler.submit_answer, attempt=attempt)
-        metrics.counters.observe_answer(time.monotonic() - started)
+        metrics.answer_seconds.observe(time.monotonic() - started)
 
     async def on_ping(self, msg: protocol.Ping) -> None:
         await self.send_payload(protocol.pong(ts=msg.ts))
@@ -344,11 +341,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send_text(protocol.dumps(payload))
 
     async def send_text(self, text: str) -> None:
-        metrics.counters.messages_out += 1
+        metrics.messages_out.inc()
         try:
             await self.send(text_data=text)
-        except Exception:  # the socket went away between the ping loop's listing and now
-            log.debug("ping to a closed socket", exc_info=True)
+        except Exception:
+            # Daphne drops frames for a closed socket without raising, so this is a real fault; one
+            # socket's failure must not stop a broadcast to the others.
+            log.exception("sending a frame to a %s socket failed", self.role or "new")
 
     def site_url(self) -> str:
         headers = dict(self.scope.get("headers", []))
@@ -377,6 +376,7 @@ class PageConsumer(LiveConsumer):
                 outcome = await database_sync_to_async(engine.host_resume)(
                     code=code, host=self.host_user, now=now
                 )
+                await database_sync_to_async(engine.host_page_opened)(session_pk=outcome.session.pk)
                 role, html = (
                     HOST,
                     await database_sync_to_async(render.host_page_regions)(outcome.session, now),

@@ -7,6 +7,7 @@ knows nothing of sockets; consumers call it and hand the events to broadcast.dis
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,15 +15,17 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from quizzes_app.io import QuizFormatError, quiz_from_dict
-from quizzes_app.models import Question, Quiz
-from sessions_app import protocol, selectors
+from quizzes_app.models import Question, Quiz, check_choices, question_label, quiz_problems
+from sessions_app import metrics, protocol, selectors
 from sessions_app.models import Answer, GameSession, Player, ProcessedMessage, hash_secret, new_secret
 
+log = logging.getLogger(__name__)
 State = GameSession.State
 ALL, HOST, PLAYERS, PLAYER = "all", "host", "players", "player"
 NAME_MAX = 20
@@ -35,7 +38,7 @@ def grace() -> timedelta:
 
 
 class EngineError(Exception):
-    """A refused command; `code` is one of PROTOCOL.md's error codes."""
+    """A refused command; `code` is one of docs/PROTOCOL.md's error codes."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -104,7 +107,7 @@ def clean_name(raw: str) -> str:
 
 
 def clean_settings(raw: dict) -> dict:
-    """Session settings of PROTOCOL.md, with defaults; anything else is refused."""
+    """Session settings of docs/PROTOCOL.md, with defaults; anything else is refused."""
     known = {"show_live_results": bool, "auto_advance": bool, "max_players": int, "password": str}
     for key, value in raw.items():
         if key not in known:
@@ -187,10 +190,19 @@ def _quiz_summary(msg_type: str, quiz: Quiz) -> dict:
 
 
 def _host_quiz(host, quiz_id: int) -> Quiz:
+    """One of this host's quizzes, if it can be played."""
     quiz = selectors.quizzes_for_host(host).filter(pk=quiz_id).first()
     if quiz is None:
         raise EngineError("not_found", f"No quiz {quiz_id} of yours.")
+    check_playable(quiz.pk)
     return quiz
+
+
+def check_playable(quiz_id: int) -> None:
+    """Refuse a quiz with a question that could not be played, naming the question."""
+    problems = quiz_problems(quiz_id)
+    if problems:
+        raise EngineError("invalid", "This quiz cannot be played yet. " + " ".join(problems))
 
 
 def session_create(*, host, quiz_id: int | None, raw_settings: dict, site_url: str) -> Outcome:
@@ -431,8 +443,18 @@ def host_resume(*, code: str, host, now: datetime) -> Outcome:
     return Outcome(reply=selectors.snapshot(session, player=None, now=now), session=session)
 
 
-def players_seen(heartbeats: dict[int, tuple[datetime, int | None]]) -> None:
-    """Heartbeats, in bulk: presence comes from these, not from disconnect() (which may never run)."""
+def players_seen(heartbeats: dict[int, tuple[datetime, int | None]], *, now: datetime) -> list[Refresh]:
+    """Heartbeats, in bulk: presence comes from these, not from disconnect() (which may never run).
+
+    Returns a host_lobby refresh for each session where a player who was shown away is back.
+    """
+    away_before = now - timedelta(seconds=settings.KNEWIT["PRESENCE_TIMEOUT_S"])
+    back = (
+        Player.objects.filter(pk__in=list(heartbeats), last_seen__lt=away_before)
+        .values_list("session_id", "session__code")
+        .distinct()
+    )
+    refreshes = [Refresh(session_pk, code, "host_lobby") for session_pk, code in back]
     Player.objects.bulk_update(
         [
             Player(
@@ -443,6 +465,7 @@ def players_seen(heartbeats: dict[int, tuple[datetime, int | None]]) -> None:
         ["last_seen", "latency_ms"],
         batch_size=500,
     )
+    return refreshes
 
 
 def player_left(*, player_pk: int, now: datetime) -> None:
@@ -510,7 +533,13 @@ def auto_advance(*, session_pk: int, index: int, now: datetime) -> Outcome:
             or session.advance_at > now
         ):
             return Outcome()
-        return Outcome(events=_advance(session, now))
+        try:
+            return Outcome(events=_advance(session, now))
+        except EngineError as exc:
+            # Nobody to tell but the log: the results stay up and the host's Next gets the error.
+            log.warning("auto-advance of session %s stopped: %s", session.code, exc.message)
+            GameSession.objects.filter(pk=session.pk).update(advance_at=None)
+            return Outcome()
 
 
 def _advance(session: GameSession, now: datetime) -> list:
@@ -519,10 +548,17 @@ def _advance(session: GameSession, now: datetime) -> list:
     question_ids = selectors.question_ids(session.quiz_id)
     if not question_ids:
         raise EngineError("wrong_state", "The quiz has no questions.")
+    if session.state == State.LOBBY:
+        check_playable(session.quiz_id)  # it may have been edited since it was loaded
     next_index = session.question_index + 1
     if next_index >= len(question_ids):
         return _finish(session, now)
     question = Question.objects.select_related("quiz").get(pk=question_ids[next_index])
+    try:  # the quiz may have been edited in the admin since the game started
+        check_choices(list(question.choices.values_list("is_correct", flat=True)))
+    except ValidationError as exc:
+        label = question_label(next_index + 1, question.prompt)
+        raise EngineError("invalid", f"{label} cannot be played: {exc.messages[0]}") from None
     time_limit = question.effective_time_limit
     deadline = now + timedelta(seconds=time_limit)
     updated = GameSession.objects.filter(
@@ -637,6 +673,7 @@ def _record_answers(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError
     # The unique (player, question) and (player, msg_id) constraints are what make an answer count
     # once: a row they refuse is not inserted, and its attempt is answered from what is there.
     inserted = _insert_unless_conflicting([row for _, row in rows])
+    metrics.answers_inserted(len(inserted))  # counted when the transaction commits
     for i, row in rows:
         attempt = attempts[i]
         if (row.player_id, row.msg_id) in inserted:
@@ -737,7 +774,8 @@ def question_facts(question_pk: int, opened_at: datetime) -> QuestionFacts:
 def _recompute_scores(session: GameSession, index: int) -> None:
     """Scores from the answers themselves, so closing twice (or late) cannot count anything twice.
 
-    The tie-break time counts a question left unanswered as its whole time limit.
+    The tie-break time is ranking.total_answer_ms in SQL: a question left unanswered counts as its
+    whole time limit.
     """
     limit_ms = Coalesce("question__time_limit", "question__quiz__default_time_limit") * 1000
     mine = Answer.objects.filter(player=OuterRef("pk"), question_index__lte=index).order_by().values("player")
@@ -759,9 +797,10 @@ def _recompute_scores(session: GameSession, index: int) -> None:
 
 def _reveal(session: GameSession, index: int) -> list[Push]:
     """question.results for everyone, then each player's own answer.result with score and rank."""
-    question = session.current_question
-    correct_idx = next(i for i, ok in enumerate(question.choices.values_list("is_correct", flat=True)) if ok)
-    bins = selectors.bins(session, index, question.choices.count())
+    # The choices as they were scored: an edit in the admin meanwhile changes neither verdict nor reveal.
+    correct = question_facts(session.current_question_id, session.question_opened_at).correct
+    correct_idx = correct.index(True) if True in correct else None
+    bins = selectors.bins(session, index, len(correct))
     ranked = list(
         selectors.ranked_players(session).only("public_id", "name", "score", "correct_count", "via_browser")
     )
@@ -778,8 +817,9 @@ def _reveal(session: GameSession, index: int) -> list[Push]:
     for rank, player in enumerate(ranked, start=1):
         correct, points = answers.get(player.pk, (False, 0))
         payload = protocol.answer_result(
-            question_num=index + 1, correct=correct, points=points, score=player.score, rank=rank
-        )
+            question_num=index + 1, answered=player.pk in answers, correct=correct, points=points,
+            score=player.score, rank=rank,
+        )  # fmt: skip
         pushes.append(
             Push(session.code, PLAYER, payload, player_id=player.public_id, html=player.via_browser)
         )

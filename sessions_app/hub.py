@@ -209,7 +209,7 @@ class Hub:
             try:
                 await socket.catch_up()
             except Exception:
-                log.debug("a socket could not catch up", exc_info=True)
+                log.exception("a socket could not catch up")
 
     async def shutdown(self) -> None:
         for task in self.tasks:

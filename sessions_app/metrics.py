@@ -1,66 +1,78 @@
-"""Prometheus metrics of this worker (scrape every worker); database figures are the whole site's."""
+"""Prometheus metrics of this worker (scrape every worker); only knewit_open_sessions is the whole site's.
+
+Everything is registered on REGISTRY, this app's own registry rather than prometheus_client's global
+default, so a test or a second import cannot register a name twice and what /metrics shows is listed
+here: the worker's figures below, its process (memory, CPU, open files), its garbage collector, and
+Python's version.
+"""
 
 from __future__ import annotations
 
-import bisect
-import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
-from sessions_app.models import Answer, GameSession
+from django.db import transaction
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST  # for the view
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from sessions_app.models import GameSession
 
 ANSWER_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
 
-@dataclass
-class Counters:
-    sockets: int = 0
-    messages_in: int = 0
-    messages_out: int = 0
-    answer_buckets: list[int] = field(default_factory=lambda: [0] * (len(ANSWER_BUCKETS_S) + 1))
-    answer_seconds: float = 0.0
-    answers: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def observe_answer(self, seconds: float) -> None:
-        """Time from an answer's arrival to its acknowledgement."""
-        with self.lock:
-            self.answer_buckets[bisect.bisect_left(ANSWER_BUCKETS_S, seconds)] += 1
-            self.answer_seconds += seconds
-            self.answers += 1
-
-
-counters = Counters()
+sockets = Gauge("knewit_connected_sockets", "WebSockets open on this worker.", registry=REGISTRY)
+messages_in = Counter("knewit_messages_in", "Frames received by this worker.", registry=REGISTRY)
+messages_out = Counter("knewit_messages_out", "Frames sent by this worker.", registry=REGISTRY)
+answer_seconds = Histogram(
+    "knewit_answer_seconds",
+    "From an answer's arrival to its acknowledgement, on this worker.",
+    buckets=ANSWER_BUCKETS_S,
+    registry=REGISTRY,
+)
+answers_recorded = Counter(
+    "knewit_answers_recorded", "Answers this worker stored (since it started).", registry=REGISTRY
+)
 
 
-def render() -> str:
-    """The Prometheus text exposition of the worker's counters and the site's open sessions and answers."""
-    open_sessions = GameSession.objects.exclude(state=GameSession.State.FINISHED).count()
-    answers_recorded = Answer.objects.count()
-    lines = [
-        "# HELP knewit_open_sessions Sessions not finished (whole site).",
-        "# TYPE knewit_open_sessions gauge",
-        f"knewit_open_sessions {open_sessions}",
-        "# HELP knewit_answers_recorded_total Answers stored (whole site).",
-        "# TYPE knewit_answers_recorded_total counter",
-        f"knewit_answers_recorded_total {answers_recorded}",
-        "# HELP knewit_connected_sockets WebSockets open on this worker.",
-        "# TYPE knewit_connected_sockets gauge",
-        f"knewit_connected_sockets {counters.sockets}",
-        "# HELP knewit_messages_in_total Frames received by this worker.",
-        "# TYPE knewit_messages_in_total counter",
-        f"knewit_messages_in_total {counters.messages_in}",
-        "# HELP knewit_messages_out_total Frames sent by this worker.",
-        "# TYPE knewit_messages_out_total counter",
-        f"knewit_messages_out_total {counters.messages_out}",
-        "# HELP knewit_answer_seconds From an answer's arrival to its acknowledgement, on this worker.",
-        "# TYPE knewit_answer_seconds histogram",
-    ]
-    cumulative = 0
-    for bound, count in zip((*ANSWER_BUCKETS_S, "+Inf"), counters.answer_buckets, strict=True):
-        cumulative += count
-        lines.append(f'knewit_answer_seconds_bucket{{le="{bound}"}} {cumulative}')
-    lines += [
-        f"knewit_answer_seconds_sum {counters.answer_seconds:.6f}",
-        f"knewit_answer_seconds_count {counters.answers}",
-    ]
-    return "\n".join(lines) + "\n"
+def answers_inserted(n: int) -> None:
+    """Count n answers just inserted, once their transaction commits (a rolled-back batch is retried)."""
+    if n:
+        transaction.on_commit(lambda: answers_recorded.inc(n))
+
+
+class OpenSessions(Collector):
+    """Sessions not finished, whole site: one small indexed COUNT, run by the scrape in its own thread."""
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = self._family()
+        family.add_metric([], GameSession.objects.exclude(state=GameSession.State.FINISHED).count())
+        return [family]
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("knewit_open_sessions", "Sessions not finished (whole site).")
+
+
+REGISTRY.register(OpenSessions())
+
+
+def render() -> bytes:
+    """The Prometheus text exposition of REGISTRY; serve it as prometheus_client.CONTENT_TYPE_LATEST."""
+    return generate_latest(REGISTRY)

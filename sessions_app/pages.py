@@ -40,7 +40,7 @@ def _question(session: GameSession, now: datetime) -> dict | None:
         return None
     choices = list(question.choices.order_by("order", "pk").values_list("text", "is_correct"))
     revealed = session.state == State.RESULTS
-    correct_idx = next(i for i, (_, ok) in enumerate(choices) if ok) if revealed else None
+    correct_idx = next((i for i, (_, ok) in enumerate(choices) if ok), None) if revealed else None
     left_ms = (
         int((session.question_deadline - now).total_seconds() * 1000)
         if session.state == State.QUESTION

@@ -1,4 +1,4 @@
-"""The wire contract of PROTOCOL.md: inbound messages parsed into dataclasses, outbound shapes built here."""
+"""The wire contract of docs/PROTOCOL.md: inbound messages parsed into dataclasses, outbound builders."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 PROTOCOL_VERSION = 1
 MAX_INT = 2**31 - 1
 MSG_ID_MAX = 64
-SESSION_CODE_RE = re.compile(r"^\d{6}$")
+SESSION_CODE_RE = re.compile(r"^[0-9]{6}$")
 
 # Who may send a message.
 ANYONE, HOST, PLAYER = "anyone", "host", "player"
@@ -307,6 +307,14 @@ def error(code: str, message: str, ref: dict | None = None) -> dict:
     return {"type": "error", "code": code, "message": message, "ref": ref or {}}
 
 
+# A fault of the server, not of the message: nothing was changed, and the same message may be sent again.
+INTERNAL_MESSAGE = "The server failed to handle that message and changed nothing; send it again in a moment."
+
+
+def internal_error(ref: dict | None = None) -> dict:
+    return error("internal", INTERNAL_MESSAGE, ref)
+
+
 def question_next(
     *, question_id: int, prompt: str, options: list[str], question_num: int, total: int,
     time_limit: int, time_left_ms: int,
@@ -343,7 +351,7 @@ def histogram(*, question_num: int, bins: list[int], answered: int, total: int) 
 
 
 def question_results(
-    *, question_num: int, correct_idx: int, bins: list[int], leaderboard: list[dict]
+    *, question_num: int, correct_idx: int | None, bins: list[int], leaderboard: list[dict]
 ) -> dict:
     return {
         "type": "question.results",
@@ -364,10 +372,14 @@ def answer_recorded(*, question_num: int, answer_idx: int, duplicate: bool = Fal
     }
 
 
-def answer_result(*, question_num: int, correct: bool, points: int, score: int, rank: int) -> dict:
+def answer_result(
+    *, question_num: int, answered: bool, correct: bool, points: int, score: int, rank: int
+) -> dict:
+    """A player's own verdict at the reveal; `answered` tells "no answer" from a wrong one."""
     return {
         "type": "answer.result",
         "question_num": question_num,
+        "answered": answered,
         "correct": correct,
         "points": points,
         "score": score,

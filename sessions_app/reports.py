@@ -10,6 +10,7 @@ from django.db.models import Case, Count, F, FloatField, IntegerField, OuterRef,
 from django.db.models.functions import Cast, Coalesce
 
 from quizzes_app.models import Choice, Question
+from sessions_app import ranking
 from sessions_app.models import Answer, GameSession, Player
 
 RIGHT, WRONG, NONE = "right", "wrong", "none"
@@ -112,7 +113,9 @@ def _questions(session: GameSession) -> list[tuple[Question, list[Choice]]]:
     """The quiz's questions in play order, each with its choices in order (two queries)."""
     if session.quiz_id is None:
         return []
-    questions = Question.objects.filter(quiz_id=session.quiz_id).order_by("order", "pk")
+    questions = (
+        Question.objects.filter(quiz_id=session.quiz_id).select_related("quiz").order_by("order", "pk")
+    )
     return [(q, list(q.choices.all())) for q in questions.prefetch_related("choices")]
 
 
@@ -130,7 +133,10 @@ def _answers_by_player(session: GameSession, player_ids: set[int]) -> dict[int, 
 
 
 def _player_row(
-    player: Player, questions: list[tuple[Question, list[Choice]]], given: dict[int, tuple], played: int
+    player: Player,
+    questions: list[tuple[Question, list[Choice]]],
+    given: dict[int, tuple],
+    played: list[bool],
 ) -> PlayerRow:
     answers = []
     for number, (question, choices) in enumerate(questions, start=1):
@@ -148,6 +154,11 @@ def _player_row(
         )
     answered = [a for a in answers if a.outcome != NONE]
     correct_count = sum(1 for a in answered if a.outcome == RIGHT)
+    times = [
+        (a.response_ms, q.effective_time_limit * 1000)
+        for a, (q, _), p in zip(answers, questions, played, strict=True)
+        if p
+    ]
     return PlayerRow(
         pk=player.pk,
         public_id=player.public_id,
@@ -155,9 +166,9 @@ def _player_row(
         joined_at=player.joined_at,
         score=sum(a.points for a in answered),
         correct_count=correct_count,
-        accuracy=_percent(correct_count, played),
+        accuracy=_percent(correct_count, sum(played)),
         median_ms=_median([a.response_ms for a in answered]),
-        total_ms=sum(a.response_ms for a in answered),
+        total_ms=ranking.total_answer_ms([ms for ms, _ in times], [limit for _, limit in times]),
         answers=answers,
     )
 
@@ -195,11 +206,15 @@ def session_report(session: GameSession) -> SessionReport:
     # A question counts as played if the session reached it or anyone answered it.
     answered_questions = {qid for answers in given.values() for qid in answers}
     played = [i <= session.question_index or q.pk in answered_questions for i, (q, _) in enumerate(questions)]
-    rows = [_player_row(p, questions, given[p.pk], sum(played)) for p in players]
+    rows = [_player_row(p, questions, given[p.pk], played) for p in players]
     stats = [_question_stat(i, q, choices, rows, played[i]) for i, (q, choices) in enumerate(questions)]
 
-    # rows is in join order, so stable sorts keep the earlier joiner first on full ties.
-    by_score = sorted(rows, key=lambda r: (-r.score, r.total_ms))
+    by_score = sorted(
+        rows,
+        key=lambda r: ranking.rank_key(
+            score=r.score, total_answer_ms=r.total_ms, joined_at=r.joined_at, pk=r.pk
+        ),
+    )
     for rank, row in enumerate(by_score, start=1):
         row.rank = rank
     # Someone who never answered has no median; they go after everyone who did.

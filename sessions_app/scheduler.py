@@ -258,8 +258,10 @@ async def _record_answers(state: LoopState) -> None:
                 for _, future in batch:
                     future.cancel()
                 raise
-            except Exception as exc:
-                results = [exc] * len(batch)
+            except Exception:
+                # One log for the batch; each sender is told it may retry (nothing was recorded).
+                log.exception("recording a batch of %d answers failed", len(batch))
+                results = [engine.EngineError("internal", protocol.INTERNAL_MESSAGE)] * len(batch)
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():  # the socket went away; its answer counts all the same
                     continue
@@ -329,9 +331,12 @@ async def _write_heartbeats_forever() -> None:
             continue
         batch, state.heartbeats = state.heartbeats, {}
         try:
-            await database_sync_to_async(engine.players_seen)(batch)
+            back = await database_sync_to_async(engine.players_seen)(batch, now=timezone.now())
         except Exception:
             log.exception("writing %d heartbeats failed", len(batch))
+            continue
+        for refresh in back:
+            mark_dirty(refresh)
 
 
 PING_SLICES = 20

@@ -10,11 +10,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from quizzes_app.models import Question, Quiz
-from sessions_app import protocol
+from sessions_app import protocol, ranking
 from sessions_app.models import Answer, GameSession, Player
-
-# Ties share no rank: higher score first, then the lower total answer time, then the earlier joiner.
-LEADERBOARD_ORDER = ("-score", "total_answer_ms", "joined_at", "pk")
 
 
 def session_for_host(user, code: str) -> GameSession:
@@ -34,7 +31,7 @@ def session_for_host(user, code: str) -> GameSession:
 
 def ranked_players(session: GameSession) -> QuerySet[Player]:
     """Every player not kicked, best first."""
-    return session.players.filter(kicked=False).order_by(*LEADERBOARD_ORDER)
+    return session.players.filter(kicked=False).order_by(*ranking.ORDER)
 
 
 def quizzes_for_host(host) -> QuerySet[Quiz]:
@@ -93,7 +90,7 @@ def player_count(session: GameSession) -> int:
 
 
 def rank_of(session: GameSession, player: Player) -> int:
-    """1-based rank by LEADERBOARD_ORDER, counted in the database."""
+    """1-based rank by ranking.ORDER, counted in the database."""
     ahead = session.players.filter(kicked=False).filter(
         Q(score__gt=player.score)
         | Q(score=player.score, total_answer_ms__lt=player.total_answer_ms)

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from quizzes_app.hosts import is_host
 from sessions_app import broadcast, engine, metrics, pages, selectors, throttle
@@ -26,6 +26,7 @@ from sessions_app.reports import past_sessions_for
 REJOIN_COOKIE_AGE = timedelta(hours=12)
 
 
+@require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, code: str | None = None) -> HttpResponse:
     """The student's front door: Game PIN and nickname; errors keep what was typed."""
     if request.method == "POST":
@@ -38,13 +39,14 @@ def join(request: HttpRequest, code: str | None = None) -> HttpResponse:
 
 
 NOT_OPEN = "No game is open for joining with that PIN. Check it with your teacher."
+LOCKED = "The host has locked this game, so nobody new can join. Ask your teacher to unlock it."
 
 
 def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
     code = form.cleaned_data["code"]
     address = request.META.get("REMOTE_ADDR", "unknown")
     if throttle.pin_guessing_blocked(address):
-        form.add_error("code", "Too many wrong PINs. Wait a minute and try again.")
+        form.add_error("code", throttle.BLOCKED_MESSAGE)
         return render(request, "sessions/join.html", {"form": form}, status=429)
     try:
         outcome = engine.player_join(
@@ -52,9 +54,12 @@ def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
             requested_id=None, msg_id=None, now=timezone.now(), via_browser=True,
         )  # fmt: skip
     except engine.EngineError as exc:
-        if exc.code in throttle.WRONG_PIN_CODES:
-            throttle.record_wrong_pin(address)
-            form.add_error("code", NOT_OPEN)  # unknown, finished and locked look alike to a guesser
+        if exc.code in throttle.GUESS_CODES:
+            throttle.record_wrong_pin(address, code)
+        if exc.code in ("not_found", "wrong_state"):
+            form.add_error("code", NOT_OPEN)  # unknown and finished PINs look alike
+        elif exc.code == "locked":
+            form.add_error("code", LOCKED)  # the PIN is on the projector: say what is going on
         elif exc.code == "full":
             form.add_error("code", exc.message)
         else:
@@ -70,6 +75,7 @@ def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
     return response
 
 
+@require_GET
 def play(request: HttpRequest, code: str) -> HttpResponse:
     """The student's live view; without a valid rejoin cookie, back to the join form."""
     token = request.COOKIES.get(rejoin_cookie_name(code), "")
@@ -86,17 +92,21 @@ def play(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def host_dashboard(request: HttpRequest) -> HttpResponse:
     """My quizzes with a start form each, and my past sessions."""
     if not is_host(request.user):
         raise PermissionDenied("Only hosts have a dashboard.")
-    quizzes = selectors.quizzes_for_host(request.user).filter(owner=request.user)
+    return _dashboard(request, StartSessionForm(initial={"max_players": 2000}))
+
+
+def _dashboard(request: HttpRequest, start_form: StartSessionForm, status: int = 200) -> HttpResponse:
     context = {
-        "quizzes": quizzes,
-        "start_form": StartSessionForm(initial={"max_players": 2000}),
+        "quizzes": selectors.quizzes_for_host(request.user).filter(owner=request.user),
+        "start_form": start_form,
         "past_sessions": past_sessions_for(request.user),
     }
-    return render(request, "sessions/host_dashboard.html", context)
+    return render(request, "sessions/host_dashboard.html", context, status=status)
 
 
 @login_required
@@ -107,10 +117,7 @@ def session_start(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only hosts can start sessions.")
     form = StartSessionForm(request.POST)
     if not form.is_valid():
-        return render(request, "sessions/host_dashboard.html", {
-            "quizzes": selectors.quizzes_for_host(request.user).filter(owner=request.user),
-            "start_form": form, "past_sessions": past_sessions_for(request.user),
-        }, status=400)  # fmt: skip
+        return _dashboard(request, form, status=400)
     site_url = request.build_absolute_uri("/").rstrip("/")
     try:
         outcome = engine.session_create(
@@ -120,17 +127,20 @@ def session_start(request: HttpRequest) -> HttpResponse:
             site_url=site_url,
         )
     except engine.EngineError as exc:
-        raise PermissionDenied(exc.message) from None
+        if exc.code == "not_found":
+            raise PermissionDenied(exc.message) from None
+        form.add_error(None, exc.message)  # e.g. a question with no choices, named
+        return _dashboard(request, form, status=400)
     return redirect("host_session", code=outcome.session.code)
 
 
 @login_required
+@require_GET
 def host_session(request: HttpRequest, code: str) -> HttpResponse:
     """The host's live view: PIN and QR code, lobby, controls, histogram, leaderboard."""
     session = selectors.session_for_host(request.user, code)
     if session.state == GameSession.State.FINISHED and session.closed_at:
         return redirect("session_results", code=code)
-    engine.host_page_opened(session_pk=session.pk)
     join_url = request.build_absolute_uri(reverse("join_code", kwargs={"code": code}))
     qr_svg = segno.make(join_url, error="m").svg_inline(
         scale=6, dark="#1b1b1f", light="#ffffff", title="QR code of the join link", omitsize=True
@@ -144,10 +154,11 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "sessions/host_session.html", context)
 
 
+@require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus metrics of this worker, for staff or a scraper holding KNEWIT_METRICS_TOKEN."""
     token = settings.KNEWIT_METRICS_TOKEN
     bearer = request.headers.get("Authorization", "")
     if not (request.user.is_staff or (token and constant_time_compare(bearer, f"Bearer {token}"))):
         return HttpResponseForbidden("Metrics are for staff or a configured token.")
-    return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(metrics.render(), content_type=metrics.CONTENT_TYPE_LATEST)

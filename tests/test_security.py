@@ -87,50 +87,6 @@ def test_pages_send_a_strict_content_security_policy(client):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.mark.django_db
-def test_wrong_pins_are_throttled_and_look_alike(client, host, make_quiz, settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pins"}
-    }
-    quiz = make_quiz(host)
-    locked = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="").session
-    engine.session_lock(session_pk=locked.pk, host=host, locked=True)
-    finished = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="").session
-    engine.session_close(session_pk=finished.pk, host=host, now=timezone.now())
-    open_one = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="").session
-
-    def join(code: str, name: str = "Guesser"):
-        return client.post(reverse("join"), {"code": code, "nickname": name})
-
-    unknown = next(
-        c for c in (f"{n:06d}" for n in range(1000)) if c not in {locked.code, finished.code, open_one.code}
-    )
-    messages = set()
-    for code in (unknown, locked.code, finished.code):
-        response = join(code)
-        assert response.status_code == 400
-        messages.add(response.content.decode().split('id="code-error"')[1].split("</p>")[0])
-    assert len(messages) == 1  # a guesser cannot tell unknown, locked and finished apart
-    for _ in range(7):
-        join(unknown)
-    blocked = join(open_one.code)  # even the right PIN waits once the address is throttled
-    assert blocked.status_code == 429
-    assert not open_one.players.exists()
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_protocol_joins_are_throttled_per_address(connect, settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ws-pins"}
-    }
-    client = await connect(headers=[ORIGIN, HOST_HEADER])
-    for i in range(10):
-        await client.send(type="session.join", session_id=f"{i:06d}", name="g")
-        await client.error("not_found")
-    await client.send(type="session.join", session_id="000011", name="g")
-    await client.error("rate_limited")
-
-
 def test_bandit_finds_nothing_medium_or_high():
     bandit = shutil.which("bandit") or str(Path(sys.executable).parent / "bandit")
     if not Path(bandit).exists():

@@ -7,7 +7,6 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
@@ -15,8 +14,9 @@ from quizzes_app.hosts import is_host
 from quizzes_app.io import quiz_to_dict
 from quizzes_app.models import Quiz
 
-SHARED_QUIZZES = Path(settings.BASE_DIR).parent / "shared" / "quizzes"
-SAMPLES = [SHARED_QUIZZES / "abcd1234.json", SHARED_QUIZZES / "final_exam_review.json"]
+# Quizzes in the original Knewit JSON format, written for these tests.
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLES = [FIXTURES / "solar_system.json", FIXTURES / "mixed_bag.json"]
 
 
 def run(*args) -> str:

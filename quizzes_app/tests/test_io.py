@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from quizzes_app.io import QuizFormatError, quiz_from_dict, quiz_from_json, quiz_to_dict, quiz_to_json
 from quizzes_app.models import Choice, Question, Quiz
 
-SHARED_QUIZZES = Path(settings.BASE_DIR).parent / "shared" / "quizzes"
-SAMPLE_FILES = ["abcd1234.json", "final_exam_review.json"]
+# Quizzes in the original Knewit JSON format, written for these tests.
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE_FILES = ["solar_system.json", "mixed_bag.json"]
 
 VALID = {
     "title": "Mixed bag",
@@ -39,8 +39,8 @@ def broken(edit) -> dict:
 
 
 @pytest.mark.parametrize("name", SAMPLE_FILES)
-def test_import_shared_sample(host, name):
-    data = json.loads((SHARED_QUIZZES / name).read_text(encoding="utf-8"))
+def test_import_sample(host, name):
+    data = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     quiz = quiz_from_dict(data, owner=host)
     quiz.refresh_from_db()
     assert quiz.title == data["title"]
@@ -56,7 +56,7 @@ def test_import_shared_sample(host, name):
 
 @pytest.mark.parametrize("name", SAMPLE_FILES)
 def test_export_of_sample_matches_the_file(host, name):
-    data = json.loads((SHARED_QUIZZES / name).read_text(encoding="utf-8"))
+    data = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     exported = quiz_to_dict(quiz_from_dict(data, owner=host))
     assert exported["title"] == data["title"]
     assert [(q["prompt"], q["options"], q["correct_idx"]) for q in exported["questions"]] == [
@@ -84,7 +84,7 @@ def test_export_is_lossless_for_the_format(host):
 
 @pytest.mark.parametrize("name", SAMPLE_FILES)
 def test_round_trip(host, name):
-    first = quiz_to_dict(quiz_from_json((SHARED_QUIZZES / name).read_bytes(), owner=host))
+    first = quiz_to_dict(quiz_from_json((FIXTURES / name).read_bytes(), owner=host))
     second = quiz_to_dict(quiz_from_json(json.dumps(first), owner=host))
     assert first == second
     assert Quiz.objects.count() == 2

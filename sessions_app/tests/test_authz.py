@@ -20,7 +20,7 @@ from sessions_app.tests.wsclient import HOST_HEADER, ORIGIN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The host-only messages of PROTOCOL.md's table, independent of how protocol.py classifies them.
+# The host-only messages of docs/PROTOCOL.md's table, independent of how protocol.py classifies them.
 SPEC_HOST_TYPES = {
     "session.create", "quiz.list", "quiz.save", "quiz.load", "quiz.start", "question.next", "question.end",
     "quiz.stop", "player.kick", "session.lock", "session.unlock", "session.close",
@@ -38,7 +38,7 @@ def no_rate_limit(settings) -> None:
     """No per-socket rate limit, and quick coalesced pushes so that waiting for quiet is short."""
     settings.KNEWIT = {
         **settings.KNEWIT, "RATE_PER_S": 10**6, "RATE_BURST": 10**6, "PUSH_INTERVAL_S": 0.02,
-        "JOIN_ATTEMPTS_PER_MINUTE": 10**6,
+        "JOIN_WRONG_PINS": 10**6,
     }  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""PROTOCOL.md end to end through knewit.asgi.application, with an Origin header like a browser's."""
+"""docs/PROTOCOL.md end to end through knewit.asgi.application, with an Origin header like a browser's."""
 
 from __future__ import annotations
 

@@ -175,13 +175,16 @@ def test_whole_quiz_state_transitions_and_scores(host, game):
     assert personal[ada.public_id] == {
         "type": "answer.result",
         "question_num": 1,
+        "answered": True,
         "correct": True,
         "points": 750,
         "score": 750,
         "rank": 1,
     }
     assert personal[bo.public_id]["correct"] is False and personal[bo.public_id]["points"] == 0
-    assert personal[cy.public_id]["rank"] == 3  # no answer: total time 0, joined last
+    assert personal[bo.public_id]["answered"] is True
+    assert personal[cy.public_id]["rank"] == 3  # no answer: the whole 20 s, the slowest
+    assert personal[cy.public_id]["answered"] is False and personal[cy.public_id]["points"] == 0
     assert all(e.audience == PLAYER for e in pushes(closed, "answer.result"))
 
     nxt = engine.question_next(session_pk=session.pk, host=host, now=at(15))

@@ -16,10 +16,10 @@ and random fields, real types with one field made wrong (wrong types, huge and n
 floats, NaN, nested objects, empty and ~3,000-character strings, missing fields), real types with
 fields of the right types (so the rules refuse them: `forbidden`, `already_answered`, `not_found`,
 `wrong_state`; each role must reach its codes), and frames over the 4 KiB limit. An oracle written
-from PROTOCOL.md alone (not from protocol.py) says which error codes each frame may get; frames
+from docs/PROTOCOL.md alone (not from protocol.py) says which error codes each frame may get; frames
 it finds valid and effective for the role (a `ping`, a host's `quiz.stop`, ...) are not sent. For
 every frame sent: no close and no exception (no 1011), exactly one `error` frame (checked with a
-`ping` sentinel after each batch) whose `code` is from PROTOCOL.md's list and allowed by the oracle
+`ping` sentinel after each batch) whose `code` is from docs/PROTOCOL.md's list and allowed by the oracle
 and whose `ref` names the frame's `type` and `msg_id`; no ERROR log record (the consumer's catch-all
 would turn a crash into a quiet `invalid`); and after each batch the database (sessions, players,
 answers, processed messages, quizzes) equals the snapshot taken before the run.
@@ -60,7 +60,7 @@ ERROR_CODES = {
     "name_taken", "locked", "kicked", "full", "already_answered", "too_late", "rate_limited", "too_large",
 }  # fmt: skip
 
-# PROTOCOL.md's client messages: field -> (kind, required).
+# docs/PROTOCOL.md's client messages: field -> (kind, required).
 SPEC_FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
     "session.create": {"quiz_id": ("int", False), "settings": ("obj", False)},
     "quiz.list": {},
@@ -90,7 +90,7 @@ SHALLOW = {"bad_json", "unknown_type", "invalid", "too_large"}  # refused before
 OK, BAD, DOUBT = "ok", "bad", "doubt"  # a field value: fine, against the spec, or left open by the spec
 
 
-# --- the oracle: what PROTOCOL.md allows as the answer to a frame -------------------------------
+# --- the oracle: what docs/PROTOCOL.md allows as the answer to a frame -------------------------------
 
 
 def field_status(kind: str, value) -> str:
@@ -105,7 +105,7 @@ def field_status(kind: str, value) -> str:
     if kind == "str":
         if not isinstance(value, str):
             return BAD
-        # PROTOCOL.md is silent on NUL characters; the server refuses them (PostgreSQL cannot store them).
+        # docs/PROTOCOL.md is silent on NUL characters; the server refuses them (PostgreSQL cannot).
         return OK if len(value) <= 64 and "\x00" not in value else DOUBT
     if kind == "code":
         if not isinstance(value, str):
@@ -125,7 +125,7 @@ def msg_id_status(value) -> str:
 
 
 def quiz_status(quiz) -> str:
-    """A quiz object against PROTOCOL.md: BAD when clearly wrong, DOUBT when the spec leaves it open."""
+    """A quiz object against docs/PROTOCOL.md: BAD when clearly wrong, DOUBT when the spec leaves it open."""
     if not isinstance(quiz, dict):
         return BAD
     title, questions = quiz.get("title"), quiz.get("questions")
@@ -149,7 +149,7 @@ def quiz_status(quiz) -> str:
         for opt_field in ("time_limit", "points"):
             if q.get(opt_field) is not None and field_status("int", q[opt_field]) == BAD:
                 return BAD
-        verdict = DOUBT  # time limits, points and blank strings have limits PROTOCOL.md does not state
+        verdict = DOUBT  # time limits, points and blank strings have limits docs/PROTOCOL.md does not state
     return verdict
 
 
@@ -173,7 +173,7 @@ def form_values(data: dict) -> dict:
 
 
 def expected_codes(frame: str | bytes, ctx: Context) -> set[str] | None:
-    """The error codes PROTOCOL.md allows for this frame from this role; None: not an error (skip it)."""
+    """The error codes docs/PROTOCOL.md allows for this frame from this role; None: not an error (skip it)."""
     if isinstance(frame, bytes):
         return {"bad_json", "invalid"}
     if len(frame.encode()) > MAX_FRAME:
@@ -469,7 +469,7 @@ def fuzz_settings(settings):
     """No rate limits, no pings; the wrong PINs counted in the cache are forgotten afterwards."""
     cache.clear()
     settings.KNEWIT = {
-        **settings.KNEWIT, "RATE_PER_S": 10**6, "RATE_BURST": 10**6, "JOIN_ATTEMPTS_PER_MINUTE": 10**9,
+        **settings.KNEWIT, "RATE_PER_S": 10**6, "RATE_BURST": 10**6, "JOIN_WRONG_PINS": 10**9,
         "PING_INTERVAL_S": 10**6, "PUSH_INTERVAL_S": 0.02,
     }  # fmt: skip
     yield settings

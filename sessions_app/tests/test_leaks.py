@@ -170,7 +170,7 @@ async def test_no_correctness_before_reveals_and_no_token_outside_its_socket(
     caplog.set_level(logging.DEBUG)
     settings.KNEWIT = {
         **settings.KNEWIT, "RATE_PER_S": 10**6, "RATE_BURST": 10**6, "PUSH_INTERVAL_S": 0.02,
-        "PLAYERS_LOBBY_INTERVAL_S": 0.02, "JOIN_ATTEMPTS_PER_MINUTE": 10**6,
+        "PLAYERS_LOBBY_INTERVAL_S": 0.02, "JOIN_WRONG_PINS": 10**6,
     }  # fmt: skip
     await connect()  # only so that the fixture stops this loop's scheduler at the end
     world = World()

@@ -143,13 +143,15 @@ def test_report_question_numbers(played):
 
 def test_report_ranks_by_score_then_time_then_join_order(played):
     report = session_report(played)
-    assert names(report.players) == ["ann", "dan", "cat", "bob"]
+    # cat, ann and dan have 1700: cat answered all three in 7.7 s; ann and dan left question 3 (20 s)
+    # unanswered, so 25 s each, and ann joined first.
+    assert names(report.players) == ["cat", "ann", "dan", "bob"]
     assert [p.rank for p in report.players] == [1, 2, 3, 4]
     ann = report.player("p1")
     assert (ann.score, ann.correct_count, ann.total_ms, ann.median_ms, ann.accuracy) == (
         1700,
         2,
-        5000,
+        25000,
         2500,
         66.7,
     )
@@ -305,8 +307,8 @@ def test_answers_csv(client, host, played):
         "points",
     ]
     assert len(body) == 4 * 3
-    assert body[0] == ["123456", "Geography", "1", "Capital of France?", "ann", "Paris", "yes", "2000", "900"]
-    assert body[2] == ["123456", "Geography", "3", "2 + 2?", "ann", "", "", "", ""]
+    assert body[3] == ["123456", "Geography", "1", "Capital of France?", "ann", "Paris", "yes", "2000", "900"]
+    assert body[5] == ["123456", "Geography", "3", "2 + 2?", "ann", "", "", "", ""]
     bob_q1 = next(r for r in body if r[4] == "bob" and r[2] == "1")
     assert bob_q1[5:] == ["Rome", "no", "1000", "0"]
 
@@ -348,9 +350,9 @@ def test_players_csv(client, host, played):
     rows = read_csv(client.get(reverse("session_players_csv", args=["123456"])))
     assert rows[0] == ["rank", "name", "score", "correct", "accuracy_percent", "median_ms"]
     assert rows[1:] == [
-        ["1", "ann", "1700", "2", "66.7", "2500"],
-        ["2", "dan", "1700", "2", "66.7", "2500"],
-        ["3", "cat", "1700", "2", "66.7", "1500"],
+        ["1", "cat", "1700", "2", "66.7", "1500"],
+        ["2", "ann", "1700", "2", "66.7", "2500"],
+        ["3", "dan", "1700", "2", "66.7", "2500"],
         ["4", "bob", "1550", "2", "66.7", "1000"],
     ]
 

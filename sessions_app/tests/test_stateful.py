@@ -6,7 +6,7 @@ msg_ids), start, question.next, question.end, quiz.stop, session.close, lock/unl
 (out-of-range indexes, retried msg_ids, at offsets up to past the deadline and the grace), the
 sweeper (engine.due_wakes + engine.wake at a later `now`) and stale timer wakes fired late.
 
-The model is written from PROTOCOL.md: lobby -> question -> results -> ... -> finished, only forward;
+The model is written from docs/PROTOCOL.md: lobby -> question -> results -> ... -> finished, only forward;
 one answer per player per question; a correct answer scores round(points * (1 - (t / limit) / 2)) with
 t the time since the question opened, capped at the limit (answers in the grace score as at the
 deadline); scores change only when a question closes. After every step: the session's state and
@@ -217,7 +217,7 @@ class QuizMachine(RuleBasedStateMachine):
             assert got == expected
 
     def ranked(self) -> list[ModelPlayer]:
-        """PROTOCOL.md's order: every player not kicked, by score, then less total time, then join order."""
+        """docs/PROTOCOL.md's order: players not kicked, by score, then less total time, then join order."""
         alive = [p for p in self.m.players.values() if not p.kicked]
         return sorted(alive, key=lambda p: (-p.score, p.total_ms, p.order))
 
@@ -405,7 +405,7 @@ class QuizMachine(RuleBasedStateMachine):
         self.answer(self.m.players[keys[pick % len(keys)]], idx, retry)
 
     def answer(self, p: ModelPlayer, idx: int, retry: str | None) -> None:
-        """PROTOCOL.md: one answer per player and question, in time and in range; a msg_id the player
+        """docs/PROTOCOL.md: one answer per player and question, in time and in range; a msg_id the player
         already used (for this question or an earlier one) is not applied again but answered with the
         first reply, marked duplicate."""
         m, index = self.m, self.m.index

@@ -1,4 +1,4 @@
-"""A test client that speaks PROTOCOL.md through knewit.asgi.application."""
+"""A test client that speaks docs/PROTOCOL.md through knewit.asgi.application."""
 
 from __future__ import annotations
 

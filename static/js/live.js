@@ -69,6 +69,18 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); announce(); });
+  // The server pings every socket and counts a player as present while pongs come back. A phone
+  // asleep runs no script and so answers nothing: the host sees it "away" until it wakes.
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var text = event.detail.message;
+    if (typeof text !== "string" || text.charAt(0) !== "{") return;
+    event.preventDefault();  // JSON is not a page region
+    var msg;
+    try { msg = JSON.parse(text); } catch (e) { return; }
+    if (msg.type === "ping") {
+      event.detail.socketWrapper.send(JSON.stringify({ type: "pong", ts: msg.ts }));
+    }
+  });
   document.addEventListener("htmx:wsBeforeMessage", rememberFocus);
   document.addEventListener("htmx:wsAfterMessage", function () {
     startCountdowns(document);
