@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint standalone bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -22,9 +22,14 @@ run: setup
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed standalone
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The repository stands alone: no tracked file may read or link the folder beside the checkout that
+# the project began from. (The pattern is split so this line does not match itself.)
+standalone:
+	@if git grep -nI -e '\.\./shar''ed' -- . ; then echo "tracked files mention the sibling folder above"; exit 1; fi
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py --students 2000

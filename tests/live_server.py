@@ -81,10 +81,10 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 @contextlib.contextmanager
-def live_server(quiz: dict = QUIZ) -> Iterator[Server]:
+def live_server(quiz: dict = QUIZ, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     """Migrate a fresh SQLite file, add the demo host and a quiz, run one Daphne; always stop it after."""
     with tempfile.TemporaryDirectory(prefix="knewit-e2e-") as tmp:
-        env = server_env(Path(tmp) / "db.sqlite3")
+        env = {**server_env(Path(tmp) / "db.sqlite3"), **(extra_env or {})}
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo")
         quiz_file = Path(tmp) / "quiz.json"

@@ -63,7 +63,7 @@ def test_broken_file_names_file_and_question_and_stops(host, tmp_path):
     assert message.startswith(f"{bad}: Question 3 (")
     assert "has 1 option" in message
     # The file before it is in; the broken one and the one after are not.
-    assert list(Quiz.objects.values_list("title", flat=True)) == ["General Knowledge Test"]
+    assert list(Quiz.objects.values_list("title", flat=True)) == ["The Solar System"]
 
 
 def test_bad_json_and_missing_file(host, tmp_path):

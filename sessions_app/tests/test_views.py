@@ -14,7 +14,7 @@ from django.utils import timezone
 from sessions_app import engine
 from sessions_app.consumers import rejoin_cookie_name
 from sessions_app.models import GameSession, Player
-from sessions_app.views import NOT_OPEN
+from sessions_app.views import LOCKED, NOT_OPEN
 
 pytestmark = pytest.mark.django_db
 
@@ -260,8 +260,8 @@ def test_join_taken_name_is_an_inline_error(client, session):
 def test_join_locked_game_is_an_inline_error(client, session, host):
     engine.session_lock(session_pk=session.pk, host=host, locked=True)
     response = post_join(client, session.code, "Ada")
-    # Locked looks like an unknown PIN, so a guesser learns nothing.
-    _assert_join_error(response, "code", NOT_OPEN, {"code": session.code, "nickname": "Ada"})
+    # The PIN is on the projector: the student is told the game is locked, not that it is unknown.
+    _assert_join_error(response, "code", LOCKED, {"code": session.code, "nickname": "Ada"})
 
 
 def test_join_full_game_is_an_inline_error(client, host, quiz):
