@@ -147,7 +147,10 @@ def remembered(
             if prior is not None:
                 return _duplicate(prior)
             outcome = apply()
-            first = outcome.reply or next((e.payload for e in outcome.events if isinstance(e, Push)), None)
+            # A broadcast's first frame stands for a reply; a frame meant for one player (a kick's
+            # `kicked`) is not the sender's to receive again.
+            broadcasts = (e.payload for e in outcome.events if isinstance(e, Push) and e.audience != PLAYER)
+            first = outcome.reply or next(broadcasts, None)
             ProcessedMessage.objects.create(session_id=session_pk, actor=actor, msg_id=msg_id, reply=first)
             return outcome
     except IntegrityError:

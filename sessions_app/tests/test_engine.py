@@ -319,6 +319,20 @@ def test_remembered_host_command_applies_once(host, game):
     assert session.question_index == 0
 
 
+def test_a_repeated_kick_does_not_hand_the_host_the_kicked_frame(host, game):
+    session, (ada, _, _), _ = game
+
+    def kick():
+        return engine.remembered(
+            actor=f"host:{session.pk}", msg_id="out", session_pk=session.pk,
+            apply=lambda: engine.player_kick(session_pk=session.pk, host=host, player_id=ada.public_id),
+        )  # fmt: skip
+
+    first, second = kick(), kick()
+    assert pushes(first, "kicked") and second.events == []
+    assert second.reply is None  # the `kicked` frame was for Ada, not for the host
+
+
 def test_repeated_join_msg_id_is_answered_but_hands_over_nothing(game):
     session, _, _ = game
     join = lambda: engine.player_join(  # noqa: E731
