@@ -6,6 +6,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, Q, QuerySet
@@ -17,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.text import slugify
 
 from quizzes_app.io import QuizFormatError, quiz_from_json, quiz_to_dict, quiz_to_json
-from quizzes_app.models import MAX_CHOICES, Choice, Question, Quiz, check_choices
+from quizzes_app.models import MAX_CHOICES, Choice, Question, Quiz, check_choices, quiz_problems
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 # check_choices' error codes: Question.clean raises them from the saved choices.
@@ -26,6 +27,22 @@ CHOICE_ERROR_CODES = {"choice_count", "correct_count"}
 
 def _owns(request: HttpRequest, owner_id: int | None) -> bool:
     return request.user.is_superuser or owner_id == request.user.pk
+
+
+UNPLAYABLE = "This quiz cannot be played yet: {}"
+
+
+def _warn_if_unplayable(request: HttpRequest, quiz_id: int) -> None:
+    """Say what keeps a quiz from being played (the sessions refuse it), unless that is already said."""
+    problems = quiz_problems(quiz_id)
+    if not problems:
+        return
+    text = UNPLAYABLE.format(" ".join(problems))
+    queued = messages.get_messages(request)
+    already = any(str(message) == text for message in queued)
+    queued.used = False  # reading them above must not drop them from the page
+    if not already:  # e.g. "Save and continue editing" warned on the save, then shows this page
+        messages.warning(request, text)
 
 
 class QuestionForm(forms.ModelForm):
@@ -160,6 +177,20 @@ class QuizAdmin(admin.ModelAdmin):
             obj.owner = request.user
         super().save_model(request, obj, form, change)
 
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Questions are saved before their choices, so a saved quiz may not be playable yet.
+        _warn_if_unplayable(request, form.instance.pk)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        if request.method == "GET":
+            quiz = self.get_object(request, unquote(object_id))
+            if quiz is not None and self.has_view_permission(request, quiz):
+                _warn_if_unplayable(request, quiz.pk)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="Questions", ordering="question_count")
     def question_count(self, quiz: Quiz) -> int:
         return quiz.question_count
@@ -207,7 +238,7 @@ class QuizAdmin(admin.ModelAdmin):
 class QuestionAdmin(admin.ModelAdmin):
     form = QuestionForm
     inlines = [ChoiceInline]
-    fields = ("quiz", "order", "prompt", "time_limit", "points", "image")
+    fields = ("quiz", "order", "prompt", "time_limit", "points")  # no "image" until the pages show images
     list_display = ("short_prompt", "quiz", "order", "points", "time_limit", "choice_count")
     list_filter = (("quiz", admin.RelatedOnlyFieldListFilter), "points")
     search_fields = ("prompt", "quiz__title")

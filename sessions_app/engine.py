@@ -557,8 +557,10 @@ def _advance(session: GameSession, now: datetime) -> list:
     if next_index >= len(question_ids):
         return _finish(session, now)
     question = Question.objects.select_related("quiz").get(pk=question_ids[next_index])
+    # Read once at the opening (and kept for the answers and the reveal, on this worker at least).
+    facts = question_facts(question.pk, now)
     try:  # the quiz may have been edited in the admin since the game started
-        check_choices(list(question.choices.values_list("is_correct", flat=True)))
+        check_choices(list(facts.correct))
     except ValidationError as exc:
         label = question_label(next_index + 1, question.prompt)
         raise EngineError("invalid", f"{label} cannot be played: {exc.messages[0]}") from None

@@ -61,7 +61,7 @@ def test_a_class_behind_one_address_gets_in_despite_typos(client, host, make_qui
 
 
 @pytest.mark.django_db
-def test_someone_trying_many_pins_is_slowed_with_a_clear_message(client, host, make_quiz, own_cache, settings):
+def test_many_different_pins_are_slowed_with_a_clear_message(client, host, make_quiz, own_cache, settings):
     session = new_session(host, make_quiz(host))
     limit = settings.KNEWIT["JOIN_WRONG_PINS"]
     statuses = [
@@ -87,7 +87,8 @@ def test_locked_full_and_finished_pins_are_not_guesses(client, host, make_quiz, 
     bounces = settings.KNEWIT["JOIN_WRONG_PINS"] + 10
     for n in range(bounces):
         for session in (locked, full, finished):
-            assert client.post(reverse("join"), {"code": session.code, "nickname": f"B{n}"}).status_code == 400
+            response = client.post(reverse("join"), {"code": session.code, "nickname": f"B{n}"})
+            assert response.status_code == 400
     assert not throttle.pin_guessing_blocked("127.0.0.1")
     open_one = new_session(host, quiz)
     assert client.post(reverse("join"), {"code": open_one.code, "nickname": "Late"}).status_code == 302

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from channels.db import database_sync_to_async
 from django.urls import reverse
-from django.utils import timezone
 
 from sessions_app import engine
 from sessions_app.tests.wsclient import HOST_HEADER, ORIGIN

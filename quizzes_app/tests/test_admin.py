@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -350,3 +351,96 @@ def test_export_action_skips_another_hosts_quiz(host_client, other_quiz):
     response = export(host_client, other_quiz)
     assert response.status_code == 302
     assert "B's secret quiz" not in response.content.decode()
+
+
+# A quiz that cannot be played yet is said so on its page.
+
+
+def quiz_form(quiz: Quiz, **fields) -> dict:
+    """POST data for the quiz change form, keeping its questions as they are."""
+    questions = list(quiz.questions.all())
+    data = {
+        "title": quiz.title,
+        "description": quiz.description,
+        "default_time_limit": quiz.default_time_limit,
+        "questions-TOTAL_FORMS": len(questions),
+        "questions-INITIAL_FORMS": len(questions),
+        "questions-MIN_NUM_FORMS": 0,
+        "questions-MAX_NUM_FORMS": 1000,
+        **fields,
+    }
+    for i, question in enumerate(questions):
+        data |= {
+            f"questions-{i}-id": question.pk,
+            f"questions-{i}-quiz": quiz.pk,
+            f"questions-{i}-order": question.order,
+            f"questions-{i}-prompt": question.prompt,
+            f"questions-{i}-time_limit": question.time_limit or "",
+            f"questions-{i}-points": question.points,
+        }
+    return data
+
+
+UNPLAYABLE = (
+    'This quiz cannot be played yet: Question 2 ("Capital of Italy?"): '
+    "A question needs 2 to 6 choices; this one has 0."
+)
+
+
+@pytest.fixture
+def broken_quiz(quiz):
+    Choice.objects.filter(question=quiz.questions.get(prompt="Capital of Italy?")).delete()
+    return quiz
+
+
+def page_text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_change_page_of_an_unplayable_quiz_warns_naming_the_question(host_client, broken_quiz):
+    response = host_client.get(quiz_url(broken_quiz))
+    assert response.status_code == 200
+    assert page_text(response).count(UNPLAYABLE) == 1
+    assert [m.level_tag for m in response.context["messages"]] == ["warning"]
+
+
+def test_change_page_of_a_playable_quiz_has_no_warning(host_client, quiz):
+    response = host_client.get(quiz_url(quiz))
+    assert response.status_code == 200
+    assert "cannot be played" not in page_text(response)
+    assert list(response.context["messages"]) == []
+
+
+def test_saving_a_quiz_that_is_still_unplayable_warns(host_client, broken_quiz):
+    response = host_client.post(quiz_url(broken_quiz), quiz_form(broken_quiz, title="Renamed"), follow=True)
+    assert response.redirect_chain[-1][0] == QUIZ_LIST
+    assert page_text(response).count(UNPLAYABLE) == 1
+    broken_quiz.refresh_from_db()
+    assert broken_quiz.title == "Renamed"
+
+
+def test_save_and_continue_on_an_unplayable_quiz_warns_once(host_client, broken_quiz):
+    data = quiz_form(broken_quiz, _continue="Save and continue editing")
+    response = host_client.post(quiz_url(broken_quiz), data, follow=True)
+    assert response.redirect_chain[-1][0] == quiz_url(broken_quiz)
+    assert page_text(response).count(UNPLAYABLE) == 1
+
+
+def test_saving_a_playable_quiz_does_not_warn(host_client, quiz):
+    response = host_client.post(quiz_url(quiz), quiz_form(quiz, title="Renamed"), follow=True)
+    assert response.redirect_chain[-1][0] == QUIZ_LIST
+    assert "cannot be played" not in page_text(response)
+
+
+def test_another_hosts_unplayable_quiz_is_not_described(host_client, other_quiz):
+    Choice.objects.filter(question__quiz=other_quiz).delete()
+    response = host_client.get(quiz_url(other_quiz), follow=True)
+    assert "cannot be played" not in page_text(response)
+    assert "Capital of Italy" not in page_text(response)
+
+
+def test_question_change_page_has_no_image_input(host_client, quiz):
+    response = host_client.get(question_url(quiz.questions.first()))
+    assert response.status_code == 200
+    assert 'name="image"' not in response.content.decode()
+    assert "image" not in response.context["adminform"].form.fields
