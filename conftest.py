@@ -89,7 +89,7 @@ def close_async_test_connections(django_db_setup, django_db_blocker):
 @pytest.fixture
 async def connect():
     """Open clients; at the end close them all and stop this loop's background tasks."""
-    from sessions_app import scheduler
+    from sessions_app.live import loops
     from sessions_app.tests.wsclient import Client, open_client
 
     clients: list[Client] = []
@@ -105,4 +105,4 @@ async def connect():
             await client.close()
         except Exception:  # already closed by the server
             pass
-    await scheduler.shutdown()
+    await loops.shutdown()

@@ -4,9 +4,10 @@
     python bench/run.py --students 4000 --workers 4 --layer pubsub  # 4 Daphnes, PostgreSQL, Redis
     python bench/run.py --url ws://127.0.0.1:8000/ws --token T      # a server that is already running
 
-It prints a table, checks the targets of issue #6, and inserts the run at the top of
-bench/RESULTS.md (--no-write to skip). Everything it starts listens on 127.0.0.1 and is stopped
-when it ends, also on errors and after --max-seconds.
+It prints a table, checks the targets of issue #6, and appends the run's log to
+bench/runs/<UTC date>.md (--no-write to skip); bench/RESULTS.md has the current figures, kept by
+hand. Everything it starts listens on 127.0.0.1 and is stopped when it ends, also on errors and
+after --max-seconds.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 VENV_PY = REPO / ".venv" / "bin" / "python"
 DAPHNE = REPO / ".venv" / "bin" / "daphne"
-RESULTS = REPO / "bench" / "RESULTS.md"
-MARKER = "<!-- runs: newest first; bench/run.py inserts each run below this line -->"
+RUNS = REPO / "bench" / "runs"  # one file per UTC day: bench/runs/<YYYY-MM-DD>.md
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/knewit_bench"
 DEFAULT_SQLITE = "sqlite:////tmp/knewit-bench.sqlite3"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/5"
@@ -487,40 +487,24 @@ def render(res: dict, info: dict, setup: dict, rows: list, extra: dict) -> str:
     return "\n".join(lines)
 
 
-HEADER = """# Knewit benchmark results
+HEADER = """# Knewit benchmark runs, {date}
 
-Written by `bench/run.py` (load generator: `bench/loadgen.py`). Each run starts its own Daphne(s)
-on 127.0.0.1 with a fresh database, drives one session (one host, N students, Q questions), and
-inserts its figures below, newest first. Everything runs on one machine: the load generator's own
-CPU use competes with the server's, which is part of the measurement.
-
-How the figures are taken:
-
-- join time: first `session.join` sent to the last `session.joined` received (sockets are opened and
-  welcomed before, and that time is shown separately as "connect");
-- broadcast latency: host's send of `quiz.start`/`question.next` to each student's receipt of
-  `question.next` (`time.time()` in every process; all on one box);
-- answer ack: a student's send of `answer.submit` to its `answer.recorded`; 5% of the students send
-  the same frame twice with the same msg_id and must get `duplicate: true` for the second;
-- recorded exactly once: acknowledgements, the `question.results` bins (also compared option by
-  option with what the students chose) and the Answer rows in the database all equal N;
-- histogram delay: the host's first `histogram` with `answered` equal to the acknowledged answers,
-  minus the last acknowledgement's arrival;
-- host messages per second: the most frames the host received in any sliding 1-second window;
-- messages per question: frames received by all clients from `question.next` until `question.results`
-  ("open phase"), not counting `answer.recorded` and the 20-second `ping`; the reveal phase
-  (`question.results`, each player's `answer.result`, lobby updates) is shown beside it;
-- server CPU: utime+stime of the Daphne processes from /proc; peak RSS: VmHWM.
-
+Written by `bench/run.py` and `bench/soak.py` (load generator: `bench/loadgen.py`), one section per
+run, appended in the order they ran. How the figures are taken, the current ones and the runs of
+other days: [../RESULTS.md](../RESULTS.md).
 """
 
 
-def write_results(section: str, path: Path = RESULTS) -> None:
-    text = path.read_text() if path.exists() else ""
-    if MARKER not in text:
-        text = HEADER + MARKER + "\n\n"
-    head, tail = text.split(MARKER, 1)
-    path.write_text(head + MARKER + "\n\n" + section + "\n" + tail.lstrip("\n"))
+def write_results(section: str, path: Path | None = None) -> Path:
+    """Append one run's log to bench/runs/<UTC date>.md (created, with a header, if missing)."""
+    path = path or RUNS / f"{dt.datetime.now(dt.UTC):%Y-%m-%d}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with path.open("a") as fh:
+        if new:
+            fh.write(HEADER.format(date=path.stem))
+        fh.write("\n" + section.strip("\n") + "\n")
+    return path
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -557,13 +541,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--py-spy", metavar="DIR", help="profile each Daphne with py-spy into DIR (collapsed stacks)"
     )
     p.add_argument("--join-msg-id", action="store_true", help="students send a msg_id with session.join")
-    p.add_argument("--label", default="", help="a note for the RESULTS.md heading")
+    p.add_argument("--label", default="", help="a note for the heading of the run's log")
     p.add_argument(
         "--experiment",
         default="",
         help="what-if patches from bench/experiments.py, e.g. layer,dispatch (not the app's code)",
     )
-    p.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
+    p.add_argument("--no-write", action="store_true", help="do not append the run to bench/runs/")
     p.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     p.add_argument("--max-seconds", type=int, default=900, help="hard stop for the whole run")
     p.add_argument("--log-dir", default=str(Path(tempfile.gettempdir()) / "knewit-bench-logs"))
@@ -697,8 +681,8 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"figures": res, "machine": info, "setup": setup}, indent=1, default=str)
         )
     if not args.no_write:
-        write_results(render(res, info, setup, rows, res["extra"]))
-        print(f"\nwritten to {RESULTS.relative_to(REPO)}")
+        path = write_results(render(res, info, setup, rows, res["extra"]))
+        print(f"\nwritten to {path.relative_to(REPO)}")
     return 0
 
 

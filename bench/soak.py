@@ -23,8 +23,8 @@ sent until the next one), finished, closed.
 
 It passes if end and max are both less than 10% above the warm-up RSS, every answer was recorded
 exactly once (bench/run.py's checks: acknowledgements, results, database rows, duplicates flagged)
-and every student is still connected at the end. The run is inserted at the top of
-bench/RESULTS.md (--no-write to skip). Everything listens on and talks to 127.0.0.1 only; the
+and every student is still connected at the end. The run's log is appended to
+bench/runs/<UTC date>.md (--no-write to skip). Everything listens on and talks to 127.0.0.1 only; the
 server is stopped at the end, on errors, on Ctrl-C or SIGTERM and after a hard limit of
 minutes*60 + 300 s (when interrupted, the load generator can take a minute or so to wind down first).
 """
@@ -279,7 +279,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--interval", type=float, default=5.0, help="seconds between RSS readings")
     p.add_argument("--procs", type=int, default=2, help="student processes of the load generator")
-    p.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
+    p.add_argument("--no-write", action="store_true", help="do not append the run to bench/runs/")
     p.add_argument("--json", metavar="FILE", help="also write the readings and figures as JSON")
     args = p.parse_args(argv)
     if args.questions <= WARMUP_QUESTIONS:
@@ -373,8 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         raw = {"figures": res, "rss": rss, "samples": samples, "setup": setup}
         Path(args.json).write_text(json.dumps(raw, indent=1, default=str))
     if not args.no_write:
-        run.write_results(render(res, info, setup, rows, rss, samples))
-        print(f"\nwritten to {run.RESULTS.relative_to(REPO)}")
+        path = run.write_results(render(res, info, setup, rows, rss, samples))
+        print(f"\nwritten to {path.relative_to(REPO)}")
     return 0 if passed else 1
 
 

@@ -11,8 +11,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from sessions_app.live.routing import websocket_urlpatterns  # noqa: E402
 from sessions_app.middleware import websocket_stack  # noqa: E402
-from sessions_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

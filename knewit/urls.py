@@ -7,5 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("quizzes_app.urls")),
-    path("", include("sessions_app.urls")),
+    path("", include("sessions_app.web.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Host API tokens for WebSocket clients that have no browser session."""
+"""Who is who on a socket: host API tokens (for clients with no browser session), and the rejoin cookie."""
 
 from __future__ import annotations
 
@@ -24,3 +24,8 @@ def host_from_token(token: str):
         return None
     HostToken.objects.filter(pk=record.pk).update(last_used_at=timezone.now())
     return record.user
+
+
+def rejoin_cookie_name(code: str) -> str:
+    """The page keeps a student's rejoin token in an HttpOnly cookie per session."""
+    return f"knewit_rejoin_{code}"

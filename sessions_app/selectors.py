@@ -14,12 +14,30 @@ from sessions_app import protocol, ranking
 from sessions_app.models import Answer, GameSession, Player
 
 
+def sessions_with_code(code: str) -> QuerySet[GameSession]:
+    """Every session that had this join code, the current one first.
+
+    Codes are reused once a session finishes, and are unique among sessions that have not, so the
+    newest is the open one when there is one, else the one that just finished.
+    """
+    return (
+        GameSession.objects.filter(code=code)
+        .select_related("quiz", "current_question__quiz")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def current_session(code: str) -> GameSession | None:
+    """The current session for this join code (see sessions_with_code), or None."""
+    return sessions_with_code(code).first()
+
+
 def session_for_host(user, code: str) -> GameSession:
-    """The host's own newest session with this join code (codes are reused once a session finishes).
+    """The host's own current session with this join code (a superuser's: anyone's).
 
     Another host's session with that code is a 403, so a guessed code tells nothing more.
     """
-    sessions = GameSession.objects.filter(code=code).select_related("quiz", "host").order_by("-created_at")
+    sessions = sessions_with_code(code).select_related("host")
     own = sessions if user.is_superuser else sessions.filter(host=user)
     session = own.first()
     if session is not None:

@@ -12,7 +12,7 @@ import json
 import pytest
 import websockets
 
-from sessions_app.consumers import CLOSE_POLICY
+from sessions_app.live.sockets import CLOSE_POLICY
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ import pytest
 import redis.asyncio
 
 from knewit.config import channel_layers_from_url
-from sessions_app import hub
-from sessions_app.broadcast import frame, group_send
+from sessions_app.live import hub, loops
+from sessions_app.live.fanout import frame, group_send
 from sessions_app.tests.test_hub import FakeSocket, until
 
 pytestmark = pytest.mark.services
@@ -56,7 +56,7 @@ async def test_a_dropped_connection_makes_nobody_catch_up(redis_url):
         await until(lambda: socket.pushed == ["still here"], timeout=5)
         assert not socket.caught_up
     finally:
-        await hub.shutdown()
+        await loops.shutdown()
         await worker.layer.flush()
 
 
@@ -73,5 +73,5 @@ async def test_a_redis_that_lost_its_data_gets_our_groups_back_and_sockets_catch
         await until(lambda: after.pushed == ["q3"], timeout=5)
         assert not after.caught_up
     finally:
-        await hub.shutdown()
+        await loops.shutdown()
         await worker.layer.flush()

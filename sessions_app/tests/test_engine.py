@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sessions_app import engine, scheduler
+from sessions_app import engine
 from sessions_app.engine import ALL, PLAYER, AnswerAttempt, EngineError, Outcome, Push, Refresh, Wake
+from sessions_app.live import answer_batch, loops
 from sessions_app.models import Answer, GameSession, Player
 
 pytestmark = pytest.mark.django_db
@@ -477,13 +478,13 @@ async def test_answers_that_wait_for_the_database_thread_go_together(game, host,
 
     monkeypatch.setattr(engine, "answers_submit", counted)
     try:
-        first = asyncio.ensure_future(scheduler.submit_answer(attempt(session, players[0], 0, 1)))
+        first = asyncio.ensure_future(answer_batch.submit_answer(attempt(session, players[0], 0, 1)))
         await asyncio.sleep(0)  # the first goes at once; the next two arrive while it is written
-        rest = [scheduler.submit_answer(attempt(session, p, 1, 2)) for p in players[1:]]
-        again = scheduler.submit_answer(attempt(session, players[1], 2, 3))
+        rest = [answer_batch.submit_answer(attempt(session, p, 1, 2)) for p in players[1:]]
+        again = answer_batch.submit_answer(attempt(session, players[1], 2, 3))
         outcomes = await asyncio.gather(first, *rest, again, return_exceptions=True)
     finally:
-        await scheduler.shutdown()
+        await loops.shutdown()
 
     assert batches == [1, 3]
     assert [summary(o) for o in outcomes] == [

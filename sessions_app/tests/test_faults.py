@@ -19,9 +19,9 @@ def errors_logged(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def fail_first_call(monkeypatch, name: str, exc: Exception) -> list[int]:
-    """Make engine.<name> raise `exc` on its first call only; returns the list of calls made."""
-    real = getattr(engine, name)
+def fail_first_call(monkeypatch, name: str, exc: Exception, module=engine) -> list[int]:
+    """Make module.<name> raise `exc` on its first call only; returns the list of calls made."""
+    real = getattr(module, name)
     calls: list[int] = []
 
     def flaky(*args, **kwargs):
@@ -31,7 +31,7 @@ def fail_first_call(monkeypatch, name: str, exc: Exception) -> list[int]:
         return real(*args, **kwargs)
 
     # Module level: answers are recorded on asgiref's database thread, which sees the same module.
-    monkeypatch.setattr(engine, name, flaky)
+    monkeypatch.setattr(module, name, flaky)
     return calls
 
 
@@ -43,7 +43,9 @@ async def test_a_database_error_while_recording_answers_is_internal_and_the_retr
     player, joined = await join(connect, code, "Ada")
     await host_ws.send(type="quiz.start")
     await player.expect("question.next", question_num=1)
-    calls = fail_first_call(monkeypatch, "_insert_unless_conflicting", OperationalError("injected"))
+    calls = fail_first_call(
+        monkeypatch, "_insert_unless_conflicting", OperationalError("injected"), module=engine.answers
+    )
 
     with caplog.at_level(logging.ERROR):
         await player.send(type="answer.submit", answer_idx=0, msg_id="ada-q1")

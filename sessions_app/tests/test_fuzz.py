@@ -44,8 +44,9 @@ from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
 from knewit.asgi import application
-from sessions_app import engine, scheduler
+from sessions_app import engine
 from sessions_app.auth import host_token_create
+from sessions_app.live import loops
 from sessions_app.tests.test_authz import db_snapshot
 from sessions_app.tests.wsclient import HOST_HEADER, ORIGIN, Client
 
@@ -525,7 +526,7 @@ class Harness:
                         await client.comm.disconnect()
                     except Exception:  # noqa: S110 - already closed by the server
                         pass
-            await scheduler.shutdown()
+            await loops.shutdown()
 
         self.run(shutdown())
         self.loop.close()

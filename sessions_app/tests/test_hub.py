@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from sessions_app import hub
-from sessions_app.broadcast import frame
+from sessions_app.live import hub, loops
+from sessions_app.live.fanout import frame
 from tests.fault.flaky_layer import FlakyLayer
 
 
@@ -50,7 +50,7 @@ async def test_a_broadcast_is_one_layer_message_per_worker(layer):
         await until(lambda: all(s.pushed for s in sockets))
         assert all(s.pushed == ["hi"] for s in sockets)
     finally:
-        await hub.shutdown()
+        await loops.shutdown()
 
 
 async def test_a_large_frame_is_written_in_batches_with_the_loop_running_between(layer, monkeypatch):
@@ -75,7 +75,7 @@ async def test_a_large_frame_is_written_in_batches_with_the_loop_running_between
         assert all(s.pushed == ["board"] for s in sockets)
         assert {10, 20, 30} <= set(delivered_when_the_loop_ran)
     finally:
-        await hub.shutdown()
+        await loops.shutdown()
 
 
 async def test_the_last_socket_to_leave_unsubscribes_the_worker(layer):
@@ -89,7 +89,7 @@ async def test_the_last_socket_to_leave_unsubscribes_the_worker(layer):
         await worker.leave("session.123456.host", second)
         assert worker.channel not in worker.layer.groups.get("session.123456.host", {})
     finally:
-        await hub.shutdown()
+        await loops.shutdown()
 
 
 async def test_a_failed_group_add_is_retried_and_the_socket_catches_up(layer):
@@ -101,7 +101,7 @@ async def test_a_failed_group_add_is_retried_and_the_socket_catches_up(layer):
         await until(lambda: "session.123456.player.pabc" in worker.subscribed)
         await until(lambda: socket.caught_up)  # it may have missed a broadcast
     finally:
-        await hub.shutdown()
+        await loops.shutdown()
 
 
 async def test_after_losing_the_layer_only_sockets_that_were_in_groups_catch_up(layer):
@@ -118,7 +118,7 @@ async def test_after_losing_the_layer_only_sockets_that_were_in_groups_catch_up(
         await until(lambda: after.pushed == ["q3"])
         assert not after.caught_up
     finally:
-        await hub.shutdown()
+        await loops.shutdown()
 
 
 async def test_groups_whose_sockets_vanished_are_forgotten(layer):
@@ -134,4 +134,4 @@ async def test_groups_whose_sockets_vanished_are_forgotten(layer):
         assert "session.123456.player.pgone" not in worker.members
         assert worker.channel not in worker.layer.groups.get("session.123456.player.pgone", {})
     finally:
-        await hub.shutdown()
+        await loops.shutdown()

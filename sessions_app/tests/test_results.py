@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from sessions_app.models import Answer, GameSession, Player
 from sessions_app.reports import NONE, RIGHT, WRONG, past_sessions_for, session_report
-from sessions_app.results_views import csv_cell
 from sessions_app.selectors import session_for_host
+from sessions_app.web.results_views import csv_cell
 
 THREE_QUESTIONS = [
     ("Capital of France?", ["Paris", "Rome", "Madrid", "Berlin"], 0),

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app import engine
-from sessions_app.consumers import rejoin_cookie_name
+from sessions_app.auth import rejoin_cookie_name
 from sessions_app.models import GameSession, Player
-from sessions_app.views import LOCKED, NOT_OPEN
+from sessions_app.web.views import LOCKED, NOT_OPEN
 
 pytestmark = pytest.mark.django_db
 

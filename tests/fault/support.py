@@ -38,7 +38,7 @@ def channel_layer_defects(redis_url: str) -> list[str]:
     - channels-redis blocks in BZPOPMIN for `brpop_timeout` (5 s) while waiting for messages; a client
       `socket_timeout` not above that makes the read time out on an idle worker, and the TimeoutError escapes
       into whichever consumer holds the receive lock: that socket dies (about one every 5 idle seconds).
-    - A non-blocking pool of `max_connections` at most the reveal's fan-out (broadcast.FANOUT_BATCH
+    - A non-blocking pool of `max_connections` at most the reveal's fan-out (effects.FANOUT_BATCH
       concurrent group_sends) raises MaxConnectionsError: the reveal is cut short, and consumers receiving
       at that moment die.
     """
@@ -46,7 +46,7 @@ def channel_layer_defects(redis_url: str) -> list[str]:
     from redis.asyncio import BlockingConnectionPool
 
     from knewit.config import channel_layers_from_url
-    from sessions_app.broadcast import FANOUT_BATCH
+    from sessions_app.live.effects import FANOUT_BATCH
 
     layer_config = channel_layers_from_url(redis_url, os.environ.get("KNEWIT_CHANNEL_LAYER", "core"))[
         "default"

@@ -206,7 +206,7 @@ async def test_a_socket_that_could_not_join_its_groups_is_not_left_deaf(flaky_la
     from channels.testing import WebsocketCommunicator
 
     from knewit.asgi import application
-    from sessions_app import scheduler
+    from sessions_app.live import loops
     from sessions_app.tests.wsclient import HOST_HEADER, Client, open_client
 
     token, quiz_id = await make_world("flaky_join", [0, 1], 10)
@@ -230,7 +230,7 @@ async def test_a_socket_that_could_not_join_its_groups_is_not_left_deaf(flaky_la
     finally:
         await host.close()
         await student_comm.disconnect()
-        await scheduler.shutdown()
+        await loops.shutdown()
 
 
 @database_sync_to_async
@@ -259,12 +259,14 @@ def state_of(session_pk: int) -> str:
 
 
 async def test_the_sweeper_survives_a_broadcast_that_fails(flaky_layer):
-    from sessions_app import scheduler
+    from django.conf import settings
+
+    from sessions_app.live import effects, loops, timers
 
     token, quiz_id = await make_world("flaky_sweep", [0, 1], 5)
     first = await overdue_session(token, quiz_id)
     flaky_layer.failures["group_send"] = 1  # the first close's question.results cannot be sent
-    sweeper = scheduler._spawn(scheduler._sweep_forever())
+    sweeper = loops.spawn(timers.every(settings.KNEWIT["SWEEP_INTERVAL_S"], effects.sweep))
     try:
         await wait_until_async(lambda: state_of(first), "results", timeout=3)  # closed in the database anyway
         second = await overdue_session(token, quiz_id)  # the layer works again
@@ -273,7 +275,7 @@ async def test_the_sweeper_survives_a_broadcast_that_fails(flaky_layer):
     finally:
         if sweeper.done() and not sweeper.cancelled():
             sweeper.exception()  # retrieved, so the loop does not log it at exit
-        await scheduler.shutdown()
+        await loops.shutdown()
 
 
 async def wait_until_async(read, expected, timeout: float) -> None:
@@ -287,8 +289,8 @@ async def test_after_the_layer_is_lost_pages_are_redrawn_and_protocol_clients_as
     from django.test import AsyncClient
 
     from knewit.asgi import application
-    from sessions_app import hub, scheduler
-    from sessions_app.consumers import CLOSE_RESUME
+    from sessions_app.live import hub, loops
+    from sessions_app.live.sockets import CLOSE_RESUME
     from sessions_app.tests.wsclient import HOST_HEADER, ORIGIN, open_client
 
     token, quiz_id = await make_world("flaky_catch_up", [0, 1], 30)
@@ -325,4 +327,4 @@ async def test_after_the_layer_is_lost_pages_are_redrawn_and_protocol_clients_as
     finally:
         await page.disconnect()
         await host.close()
-        await scheduler.shutdown()
+        await loops.shutdown()

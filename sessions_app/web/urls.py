@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from sessions_app import views
+from sessions_app.web import views
 
 urlpatterns = [
     path("", views.join, name="join"),
@@ -10,5 +10,5 @@ urlpatterns = [
     path("host/start/", views.session_start, name="session_start"),
     path("host/session/<str:code>/", views.host_session, name="host_session"),
     path("metrics", views.metrics_view, name="metrics"),
-    path("", include("sessions_app.results_urls")),
+    path("", include("sessions_app.web.results_urls")),
 ]

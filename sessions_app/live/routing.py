@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from sessions_app.consumers import LiveConsumer, PageConsumer
+from sessions_app.live.consumers import LiveConsumer, PageConsumer
 
 websocket_urlpatterns = [
     re_path(r"^ws/?$", LiveConsumer.as_asgi()),

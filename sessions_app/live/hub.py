@@ -21,6 +21,8 @@ import weakref
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from sessions_app.live import loops
+
 log = logging.getLogger(__name__)
 RETRY_S = 0.5  # between attempts to reach a layer that failed
 PRUNE_INTERVAL_S = 60.0
@@ -38,7 +40,7 @@ class Hub:
         self.layer_lost = False  # set when the listener fails, cleared once resubscribed
         self.behind = weakref.WeakSet()  # sockets that were in a group while the layer was lost
         self.tasks: set[asyncio.Task] = set()
-        self.redis = None  # with REDIS_URL: the marker key here, push claims in the scheduler
+        self.redis = None  # with REDIS_URL: the marker key here, push claims in the coalescer
 
     async def start(self) -> None:
         if self.channel is not None:
@@ -163,7 +165,7 @@ class Hub:
         return f"knewit:hub:{self.channel}"
 
     def redis_client(self):
-        """This worker's Redis client beside the channel layer's (the scheduler uses it too)."""
+        """This worker's Redis client beside the channel layer's (the coalescer uses it too)."""
         if self.redis is None:
             import redis.asyncio
 
@@ -219,18 +221,4 @@ class Hub:
             await self.redis.aclose()
 
 
-_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def get() -> Hub:
-    """This event loop's hub (one per worker; tests run a loop each)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _hubs:
-        _hubs[loop] = Hub()
-    return _hubs[loop]
-
-
-async def shutdown() -> None:
-    hub = _hubs.pop(asyncio.get_running_loop(), None)
-    if hub is not None:
-        await hub.shutdown()
+get = loops.per_loop(Hub, close=Hub.shutdown)  # this event loop's hub: one per worker

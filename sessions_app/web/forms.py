@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from sessions_app.engine import NAME_MAX
+from sessions_app.engine.lobby import NAME_MAX
 
 
 class JoinForm(forms.Form):

@@ -1,10 +1,10 @@
-"""Routes of the results report, included at the site root by sessions_app.urls."""
+"""Routes of the results report, included at the site root by sessions_app.web.urls."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from sessions_app import results_views as views
+from sessions_app.web import results_views as views
 
 urlpatterns = [
     path("host/session/<str:code>/results/", views.session_results, name="session_results"),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from sessions_app import pages
-from sessions_app.engine import ALL, HOST, PLAYERS, Push
+from sessions_app import selectors
+from sessions_app.audiences import ALL, HOST, PLAYERS
 from sessions_app.models import GameSession
+from sessions_app.web import pages
 
 # Which page regions an event changes. Each region is templates/sessions/partials/_<name>.html.
 HOST_REGIONS = {
@@ -34,35 +35,30 @@ def regions(names: tuple[str, ...], context: dict) -> str:
     return "".join(render_to_string(f"sessions/partials/_{name}.html", context) for name in names)
 
 
-def _session(code: str) -> GameSession | None:
-    qs = GameSession.objects.select_related("quiz", "current_question__quiz").filter(code=code)
-    return qs.order_by("-created_at").first()
-
-
-def push_html(push: Push) -> list[tuple[str, str]]:
+def push_html(code: str, audience: str, payload: dict) -> list[tuple[str, str]]:
     """(audience, html) pairs for a broadcast; reads the session once. Runs in the database thread."""
-    msg_type = push.payload["type"]
+    msg_type = payload["type"]
     if msg_type not in HOST_REGIONS and msg_type not in PLAYERS_REGIONS:
         return []
-    session = _session(push.code)
+    session = selectors.current_session(code)
     if session is None:
         return []
     wanted = []
-    if push.audience in (ALL, HOST) and msg_type in HOST_REGIONS and session.host_on_page:
+    if audience in (ALL, HOST) and msg_type in HOST_REGIONS and session.host_on_page:
         wanted.append((HOST, HOST_REGIONS[msg_type]))
-    if push.audience in (ALL, PLAYERS) and msg_type in PLAYERS_REGIONS and session.players_on_pages:
+    if audience in (ALL, PLAYERS) and msg_type in PLAYERS_REGIONS and session.players_on_pages:
         wanted.append((PLAYERS, PLAYERS_REGIONS[msg_type]))
     now = timezone.now()
     html = []
-    for audience, names in wanted:
+    for each, names in wanted:
         context = (
             pages.host_view(session, now, frozenset(names))
-            if audience == HOST
+            if each == HOST
             else pages.players_view(session, now)
         )
         if msg_type == "session.closed":
             context["stage"] = "closed"
-        html.append((audience, regions(names, context)))
+        html.append((each, regions(names, context)))
     return html
 
 

@@ -17,11 +17,13 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from quizzes_app.hosts import is_host
-from sessions_app import broadcast, engine, metrics, pages, selectors, throttle
-from sessions_app.consumers import rejoin_cookie_name
-from sessions_app.forms import JoinForm, StartSessionForm
-from sessions_app.models import GameSession, Player, hash_secret
+from sessions_app import engine, metrics, selectors, throttle
+from sessions_app.auth import rejoin_cookie_name
+from sessions_app.live import effects
+from sessions_app.models import GameSession, hash_secret
 from sessions_app.reports import past_sessions_for
+from sessions_app.web import pages
+from sessions_app.web.forms import JoinForm, StartSessionForm
 
 REJOIN_COOKIE_AGE = timedelta(hours=12)
 
@@ -65,7 +67,7 @@ def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
         else:
             form.add_error("nickname" if exc.code != "forbidden" else "password", exc.message)
         return render(request, "sessions/join.html", {"form": form}, status=400)
-    async_to_sync(broadcast.dispatch)(outcome.events)
+    async_to_sync(effects.dispatch)(outcome.events)
     response = redirect("play", code=code)
     response.set_cookie(
         rejoin_cookie_name(code), outcome.reply["rejoin_token"],
@@ -79,15 +81,11 @@ def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
 def play(request: HttpRequest, code: str) -> HttpResponse:
     """The student's live view; without a valid rejoin cookie, back to the join form."""
     token = request.COOKIES.get(rejoin_cookie_name(code), "")
-    player = (
-        Player.objects.select_related("session__quiz", "session__current_question__quiz")
-        .filter(session__code=code, rejoin_token_hash=hash_secret(token))
-        .order_by("-session__created_at")
-        .first()
-    ) if token else None  # fmt: skip
+    session = selectors.current_session(code) if token else None
+    player = session.players.filter(rejoin_token_hash=hash_secret(token)).first() if session else None
     if player is None:
         return redirect("join_code", code=code)
-    context = pages.player_view(player.session, player, timezone.now())
+    context = pages.player_view(session, player, timezone.now())
     return render(request, "sessions/play.html", {**context, "player": player, "code": code})
 
 

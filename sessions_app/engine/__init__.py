@@ -1,0 +1,64 @@
+"""The rules of a live quiz: plain functions over the models, one transaction each, time passed in.
+
+Each command returns an Outcome: the reply for the sender and the events that say what happened.
+The engine knows nothing of sockets or pages; the live layer (sessions_app/live/effects.py) turns
+its events into frames. By concept:
+
+- lobby.py: sessions and players (create, load, lock, close, kick, join, resume, presence)
+- rounds.py: the question cycle (start, next, end, stop, close and reveal, finish, auto-advance)
+- answers.py: answers judged one by one and recorded in batches, and their scores
+- (the one ranking rule is sessions_app/ranking.py, shared with the reads and the report)
+- idempotency.py: msg_id memory
+- events.py: EngineError, Outcome and the events
+"""
+
+from sessions_app.engine.answers import (
+    AnswerAttempt,
+    answer_submit,
+    answers_submit,
+    grace,
+    question_facts,
+    score_for,
+)
+from sessions_app.engine.events import ALL, HOST, PLAYER, PLAYERS, EngineError, Outcome, Push, Refresh, Wake
+from sessions_app.engine.idempotency import remembered
+from sessions_app.engine.lobby import (
+    check_playable,
+    clean_name,
+    clean_settings,
+    host_page_opened,
+    host_resume,
+    host_session,
+    new_player_id,
+    player_join,
+    player_kick,
+    player_left,
+    player_resume,
+    players_seen,
+    quiz_list,
+    quiz_load,
+    quiz_save,
+    session_close,
+    session_create,
+    session_lock,
+    valid_player_id,
+)
+from sessions_app.engine.rounds import (
+    auto_advance,
+    due_wakes,
+    question_close,
+    question_end,
+    question_next,
+    quiz_start,
+    quiz_stop,
+    wake,
+)
+
+__all__ = [
+    "ALL", "HOST", "PLAYER", "PLAYERS", "AnswerAttempt", "EngineError", "Outcome", "Push", "Refresh", "Wake",
+    "answer_submit", "answers_submit", "auto_advance", "check_playable", "clean_name", "clean_settings",
+    "due_wakes", "grace", "host_page_opened", "host_resume", "host_session", "new_player_id", "player_join",
+    "player_kick", "player_left", "player_resume", "players_seen", "question_close", "question_end",
+    "question_facts", "question_next", "quiz_list", "quiz_load", "quiz_save", "quiz_start", "quiz_stop",
+    "remembered", "score_for", "session_close", "session_create", "session_lock", "valid_player_id", "wake",
+]  # fmt: skip

@@ -1,0 +1,227 @@
+"""Answers: judged one by one, recorded in batches (one transaction, one INSERT), scored."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from quizzes_app.models import Question
+from sessions_app import metrics, protocol
+from sessions_app.engine.events import EngineError, Outcome, Refresh
+from sessions_app.models import Answer, GameSession
+
+log = logging.getLogger(__name__)
+State = GameSession.State
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=settings.KNEWIT["ANSWER_GRACE_S"])
+
+
+def score_for(*, points: int, time_limit_s: int, response_ms: int) -> int:
+    """round(points * (1 - (t / time_limit) / 2)) with t clamped to the question's time."""
+    t = min(max(response_ms / 1000, 0.0), time_limit_s)
+    return round(points * (1 - (t / time_limit_s) / 2))
+
+
+@dataclass(frozen=True)
+class AnswerAttempt:
+    """One `answer.submit` as it arrived; `now` is its own arrival, whenever it is recorded."""
+
+    session_pk: int
+    player_pk: int
+    answer_idx: int
+    msg_id: str | None
+    now: datetime
+
+
+def answer_submit(
+    *, session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime
+) -> Outcome:
+    """Record a player's answer once; the reply says it was recorded, never whether it was right."""
+    result = answers_submit([AnswerAttempt(session_pk, player_pk, answer_idx, msg_id, now)])[0]
+    if isinstance(result, EngineError):
+        raise result
+    return result
+
+
+def answers_submit(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError]:
+    """Record answers that arrived together: an Outcome or an EngineError for each, in order.
+
+    Under load a worker's answers wait for its one database thread; recorded together they cost one
+    transaction, one read of the session and one INSERT, not one of each per answer. Each is still
+    judged alone: on its own arrival time, against its player's answers so far.
+    """
+    try:
+        with transaction.atomic():
+            return _record_answers(attempts)
+    except IntegrityError:
+        if len(attempts) == 1:
+            # A constraint checked at COMMIT (PostgreSQL's deferred foreign keys): the player is gone.
+            return [EngineError("not_found", "You are not in this session.")]
+        # Nothing was written; one by one, such an answer fails alone.
+        return [answers_submit([attempt])[0] for attempt in attempts]
+
+
+def _record_answers(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError]:
+    sessions = {pk: _session_for_answer(pk) for pk in sorted({a.session_pk for a in attempts})}
+    results: list[Outcome | EngineError | None] = [None] * len(attempts)
+    rows: list[tuple[int, Answer]] = []
+    for i, attempt in enumerate(attempts):
+        try:
+            rows.append((i, _answer_row(attempt, sessions[attempt.session_pk])))
+        except DuplicateAnswer as dup:
+            results[i] = Outcome(reply=dup.reply)
+        except EngineError as exc:
+            results[i] = exc
+    # The unique (player, question) and (player, msg_id) constraints are what make an answer count
+    # once: a row they refuse is not inserted, and its attempt is answered from what is there.
+    inserted = _insert_unless_conflicting([row for _, row in rows])
+    metrics.answers_inserted(len(inserted))  # counted when the transaction commits
+    for i, row in rows:
+        attempt = attempts[i]
+        if (row.player_id, row.msg_id) in inserted:
+            inserted.discard((row.player_id, row.msg_id))  # a second such row in the batch was refused
+            reply = protocol.answer_recorded(question_num=row.question_index + 1, answer_idx=row.choice_idx)
+            code = sessions[attempt.session_pk]["code"]
+            results[i] = Outcome(reply=reply, events=[Refresh(attempt.session_pk, code, "histogram")])
+        else:
+            results[i] = _refused_answer(attempt)
+    return results
+
+
+def _answer_row(attempt: AnswerAttempt, session: dict) -> Answer:
+    """The Answer to insert, scored; raises if the question is not open to it or the index is wrong."""
+    if session["state"] != State.QUESTION or session["current_question_id"] is None:
+        late = session["state"] in (State.RESULTS, State.FINISHED)
+        _raise_unless_duplicate(attempt.player_pk, attempt.session_pk, attempt.msg_id, late=late)
+    if attempt.now > session["question_deadline"] + grace():
+        _raise_unless_duplicate(attempt.player_pk, attempt.session_pk, attempt.msg_id, late=True)
+    facts = question_facts(session["current_question_id"], session["question_opened_at"])
+    if not 0 <= attempt.answer_idx < len(facts.correct):
+        raise EngineError("invalid", f"`answer_idx` must be 0 to {len(facts.correct) - 1}.")
+    limit = facts.time_limit_s
+    response_ms = min(
+        max(int((attempt.now - session["question_opened_at"]).total_seconds() * 1000), 0), limit * 1000
+    )
+    correct = facts.correct[attempt.answer_idx]
+    points = score_for(points=facts.points, time_limit_s=limit, response_ms=response_ms) if correct else 0
+    return Answer(
+        session_id=attempt.session_pk, player_id=attempt.player_pk,
+        question_id=session["current_question_id"], question_index=session["question_index"],
+        choice_idx=attempt.answer_idx, received_at=attempt.now, response_ms=response_ms,
+        correct=correct, points=points, msg_id=attempt.msg_id or "",
+    )  # fmt: skip
+
+
+def _insert_unless_conflicting(rows: list[Answer]) -> set[tuple[int, str]]:
+    """INSERT the rows in one statement, skipping those a unique constraint refuses.
+
+    Returns (player, msg_id) of each row inserted.
+
+    Raw SQL because Django's bulk_create(ignore_conflicts=True) does not say which rows went in. Both
+    PostgreSQL and SQLite (3.35 and later) take ON CONFLICT DO NOTHING with RETURNING.
+    """
+    if not rows:
+        return set()
+    fields = [f for f in Answer._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
+    sql = (
+        f"INSERT INTO {quote(Answer._meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608  # nosec B608
+        f"ON CONFLICT DO NOTHING RETURNING {quote('player_id')}, {quote('msg_id')}"
+    )  # only our own model's names are formatted in; every value is a bound parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(player_pk, msg_id) for player_pk, msg_id in cursor.fetchall()}
+
+
+def _refused_answer(attempt: AnswerAttempt) -> Outcome | EngineError:
+    """A retried answer gets its first acknowledgement again; any other second answer is refused."""
+    prior = (
+        Answer.objects.filter(player_id=attempt.player_pk, msg_id=attempt.msg_id).first()
+        if attempt.msg_id
+        else None
+    )
+    if prior is not None:
+        reply = protocol.answer_recorded(
+            question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True
+        )
+        return Outcome(reply=reply)
+    return EngineError("already_answered", "You have already answered this question.")
+
+
+@dataclass(frozen=True)
+class QuestionFacts:
+    correct: tuple[bool, ...]  # by option index
+    points: int
+    time_limit_s: int
+
+
+@functools.lru_cache(maxsize=64)
+def question_facts(question_pk: int, opened_at: datetime) -> QuestionFacts:
+    """What scoring an answer needs, read once per opening of a question instead of once per answer.
+
+    Keyed by the opening, so every answer to one opening is scored alike and an edit made in the
+    admin meanwhile counts from the question's next opening.
+    """
+    question = Question.objects.select_related("quiz").get(pk=question_pk)
+    return QuestionFacts(
+        correct=tuple(question.choices.values_list("is_correct", flat=True)),
+        points=question.points,
+        time_limit_s=question.effective_time_limit,
+    )
+
+
+ANSWER_COLUMNS = ("code", "state", "question_index", "current_question_id", "question_opened_at",
+                  "question_deadline")  # fmt: skip
+
+
+def _session_for_answer(session_pk: int) -> dict:
+    """The hot path of a question (2,000 of these in a few seconds): only the columns it needs.
+
+    On PostgreSQL the same read share-locks the session row, so a closing question waits for the
+    answers in flight to commit; answers never wait for each other. One statement, not a lock and
+    then a read: each is a round trip on the worker's one database thread. SQLite needs no lock:
+    its writers are serialised.
+    """
+    query = GameSession.objects.filter(pk=session_pk).values(*ANSWER_COLUMNS)
+    if connection.vendor != "postgresql":
+        return query.get()
+    sql, params = query.query.sql_with_params()  # Django has no FOR SHARE; the SQL is its own
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR SHARE", params)
+        row = cursor.fetchone()
+    if row is None:
+        raise GameSession.DoesNotExist
+    return dict(zip(ANSWER_COLUMNS, row, strict=True))
+
+
+def _raise_unless_duplicate(player_pk: int, session_pk: int, msg_id: str | None, *, late: bool) -> None:
+    """A retried answer that was already recorded gets its acknowledgement again, even after the close."""
+    if msg_id:
+        prior = Answer.objects.filter(player_id=player_pk, msg_id=msg_id, session_id=session_pk).first()
+        if prior is not None:
+            raise DuplicateAnswer(
+                protocol.answer_recorded(
+                    question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True
+                )
+            )
+    if late:
+        raise EngineError("too_late", "Time is up for this question.")
+    raise EngineError("wrong_state", "No question is open.")
+
+
+class DuplicateAnswer(Exception):
+    """Raised to leave the transaction with the first acknowledgement of a repeated answer."""
+
+    def __init__(self, reply: dict):
+        super().__init__("duplicate")
+        self.reply = reply

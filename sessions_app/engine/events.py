@@ -1,0 +1,61 @@
+"""What the engine tells its callers: a refused command, or an Outcome with the events of what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sessions_app.audiences import ALL, HOST, PLAYER, PLAYERS
+from sessions_app.models import GameSession, Player
+
+__all__ = ["ALL", "HOST", "PLAYER", "PLAYERS", "EngineError", "Outcome", "Push", "Refresh", "Wake"]
+
+
+class EngineError(Exception):
+    """A refused command; `code` is one of docs/PROTOCOL.md's error codes."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Push:
+    """One frame for an audience of a session: all, host, players, or one player."""
+
+    code: str
+    audience: str
+    payload: dict
+    player_id: str | None = None
+    close_code: int | None = None
+    json: bool = True  # protocol clients get it
+    html: bool = True  # browser pages get it (personal pushes: only players who joined from the page)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """The lobby or the histogram changed; pushes are coalesced, so this only marks it dirty."""
+
+    session_pk: int
+    code: str
+    what: str  # "lobby" (host and players), "host_lobby" (only the host's list changed), "histogram"
+
+
+@dataclass(frozen=True)
+class Wake:
+    """Something is due at `at`: closing question `index`, or auto-advancing after it."""
+
+    session_pk: int
+    code: str
+    at: datetime
+    index: int
+    kind: str  # "close" | "advance"
+
+
+@dataclass
+class Outcome:
+    reply: dict | None = None
+    events: list[Push | Refresh | Wake] = field(default_factory=list)
+    session: GameSession | None = None
+    player: Player | None = None

@@ -1,0 +1,81 @@
+"""Frames to the channel layer: each serialised (JSON) and rendered (HTML) once, sent to a group.
+
+Protocol sockets are in the groups session.<code>.host, session.<code>.players and
+session.<code>.player.<id>; browser pages are in the same groups with an `.html` suffix. The layer
+carries each message once per worker, to that worker's hub (live/hub.py). Nothing here knows the
+rules: it sends what it is given.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
+
+from sessions_app import protocol
+from sessions_app.audiences import ALL, HOST, PLAYER, PLAYERS
+from sessions_app.web import render
+
+log = logging.getLogger(__name__)
+HTML = "html"
+
+
+def group_name(code: str, audience: str, player_id: str | None = None, fmt: str = "json") -> str:
+    name = f"session.{code}.player.{player_id}" if audience == PLAYER else f"session.{code}.{audience}"
+    return f"{name}.html" if fmt == HTML else name
+
+
+def frame(group: str, text: str, close_code: int | None = None) -> dict:
+    """The channel-layer message for a group's sockets to forward as is: finished text, maybe a close."""
+    message = {"type": "session.push", "group": group, "text": text}
+    if close_code is not None:
+        message["close"] = close_code
+    return message
+
+
+async def group_send(group: str, message: dict) -> None:
+    """group_send, tried twice: after a Redis restart a pooled connection fails once, then reconnects."""
+    layer = get_channel_layer()
+    try:
+        await layer.group_send(group, message)
+    except (ConnectionError, OSError, RedisError):
+        log.warning("group_send to %s failed; retrying once", group, exc_info=True)
+        await layer.group_send(group, message)
+
+
+async def send_json(
+    code: str, audience: str, payload: dict, player_id: str | None = None, close_code: int | None = None
+) -> None:
+    """One frame for protocol sockets: serialised once, one message per audience group."""
+    text = protocol.dumps(payload)
+    for each in (HOST, PLAYERS) if audience == ALL else (audience,):
+        group = group_name(code, each, player_id)
+        await group_send(group, frame(group, text, close_code))
+
+
+async def send_html(
+    code: str, audience: str, html: str, player_id: str | None = None, close_code: int | None = None
+) -> None:
+    """Rendered page regions for the pages of one audience (host, players or one player)."""
+    group = group_name(code, audience, player_id, fmt=HTML)
+    await group_send(group, frame(group, html, close_code))
+
+
+async def publish(
+    code: str, audience: str, payload: dict, *, player_id: str | None = None, close_code: int | None = None,
+    json: bool = True, html: bool = True,
+) -> None:  # fmt: skip
+    """One frame for an audience: JSON once for protocol sockets, HTML once per audience for pages."""
+    if json:
+        await send_json(code, audience, payload, player_id, close_code)
+    if not html:
+        return
+    if audience == PLAYER:
+        personal = render.personal_html(payload)
+        pairs = [(PLAYER, personal)] if personal else []
+    else:
+        pairs = await database_sync_to_async(render.push_html)(code, audience, payload)
+    for each, text in pairs:
+        await send_html(code, each, text, player_id, close_code)

@@ -1,0 +1,330 @@
+"""What the server sends (docs/PROTOCOL.md): one typed builder per message type, and the one serialiser."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal, NotRequired, TypedDict
+
+PROTOCOL_VERSION = 1
+
+# A fault of the server, not of the message: nothing was changed, and the same message may be sent again.
+INTERNAL_MESSAGE = "The server failed to handle that message and changed nothing; send it again in a moment."
+
+
+def dumps(payload: dict) -> str:
+    """Serialise one outbound frame; called once per event and audience, never per socket."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate echoed from a client: escape it instead
+        text = json.dumps(payload, separators=(",", ":"))
+    return text
+
+
+class Welcome(TypedDict):
+    type: Literal["welcome"]
+    player_id: str
+    is_host: bool
+    protocol: int
+
+
+def welcome(*, player_id: str, is_host: bool) -> Welcome:
+    return {"type": "welcome", "player_id": player_id, "is_host": is_host, "protocol": PROTOCOL_VERSION}
+
+
+class Error(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+    ref: dict
+
+
+def error(code: str, message: str, ref: dict | None = None) -> Error:
+    return {"type": "error", "code": code, "message": message, "ref": ref or {}}
+
+
+def internal_error(ref: dict | None = None) -> Error:
+    return error("internal", INTERNAL_MESSAGE, ref)
+
+
+class QuestionNext(TypedDict):
+    type: Literal["question.next"]
+    question_id: int
+    prompt: str
+    options: list[str]
+    question_num: int
+    total_questions: int
+    time_limit: int
+    time_left_ms: int
+
+
+def question_next(
+    *, question_id: int, prompt: str, options: list[str], question_num: int, total: int,
+    time_limit: int, time_left_ms: int,
+) -> QuestionNext:  # fmt: skip
+    """A question as every client sees it: never the correct index."""
+    return {
+        "type": "question.next",
+        "question_id": question_id,
+        "prompt": prompt,
+        "options": options,
+        "question_num": question_num,
+        "total_questions": total,
+        "time_limit": time_limit,
+        "time_left_ms": time_left_ms,
+    }
+
+
+class LobbyPlayer(TypedDict):
+    player_id: str
+    name: str
+    score: int
+    connected: bool
+    latency_ms: int | None
+
+
+class LobbyUpdate(TypedDict):
+    type: Literal["lobby.update"]
+    state: str
+    locked: bool
+    count: int
+    players: NotRequired[list[LobbyPlayer]]
+
+
+def lobby_update(
+    *, state: str, locked: bool, count: int, players: list[LobbyPlayer] | None = None
+) -> LobbyUpdate:
+    """Players get the count; the host also gets the list."""
+    payload: LobbyUpdate = {"type": "lobby.update", "state": state, "locked": locked, "count": count}
+    if players is not None:
+        payload["players"] = players
+    return payload
+
+
+class Histogram(TypedDict):
+    type: Literal["histogram"]
+    question_num: int
+    bins: list[int]
+    answered: int
+    total: int
+
+
+def histogram(*, question_num: int, bins: list[int], answered: int, total: int) -> Histogram:
+    return {
+        "type": "histogram",
+        "question_num": question_num,
+        "bins": bins,
+        "answered": answered,
+        "total": total,
+    }
+
+
+class LeaderboardEntry(TypedDict):
+    rank: int
+    player_id: str
+    name: str
+    score: int
+    correct_count: int
+
+
+def leaderboard_entry(
+    *, rank: int, player_id: str, name: str, score: int, correct_count: int
+) -> LeaderboardEntry:
+    return {
+        "rank": rank,
+        "player_id": player_id,
+        "name": name,
+        "score": score,
+        "correct_count": correct_count,
+    }
+
+
+class QuestionResults(TypedDict):
+    type: Literal["question.results"]
+    question_num: int
+    correct_idx: int | None
+    bins: list[int]
+    leaderboard: list[LeaderboardEntry]
+
+
+def question_results(
+    *, question_num: int, correct_idx: int | None, bins: list[int], leaderboard: list[LeaderboardEntry]
+) -> QuestionResults:
+    return {
+        "type": "question.results",
+        "question_num": question_num,
+        "correct_idx": correct_idx,
+        "bins": bins,
+        "leaderboard": leaderboard,
+    }
+
+
+class AnswerRecorded(TypedDict):
+    type: Literal["answer.recorded"]
+    question_num: int
+    answer_idx: int
+    duplicate: bool
+
+
+def answer_recorded(*, question_num: int, answer_idx: int, duplicate: bool = False) -> AnswerRecorded:
+    """Acknowledges an answer; says nothing about whether it was right."""
+    return {
+        "type": "answer.recorded",
+        "question_num": question_num,
+        "answer_idx": answer_idx,
+        "duplicate": duplicate,
+    }
+
+
+class AnswerResult(TypedDict):
+    type: Literal["answer.result"]
+    question_num: int
+    answered: bool
+    correct: bool
+    points: int
+    score: int
+    rank: int
+
+
+def answer_result(
+    *, question_num: int, answered: bool, correct: bool, points: int, score: int, rank: int
+) -> AnswerResult:
+    """A player's own verdict at the reveal; `answered` tells "no answer" from a wrong one."""
+    return {
+        "type": "answer.result",
+        "question_num": question_num,
+        "answered": answered,
+        "correct": correct,
+        "points": points,
+        "score": score,
+        "rank": rank,
+    }
+
+
+class QuizFinished(TypedDict):
+    type: Literal["quiz.finished"]
+    leaderboard: list[LeaderboardEntry]
+
+
+def quiz_finished(*, leaderboard: list[LeaderboardEntry]) -> QuizFinished:
+    return {"type": "quiz.finished", "leaderboard": leaderboard}
+
+
+class QuizSummary(TypedDict):
+    quiz_id: int
+    title: str
+    num_questions: int
+
+
+class QuizSummaryMessage(QuizSummary):
+    type: str  # "quiz.saved" or "quiz.loaded"
+
+
+def quiz_summary(msg_type: str | None, *, quiz_id: int, title: str, num_questions: int) -> QuizSummary:
+    """`quiz.saved`, `quiz.loaded`, or one entry of `quiz.list` (msg_type None)."""
+    body: QuizSummary = {"quiz_id": quiz_id, "title": title, "num_questions": num_questions}
+    return {"type": msg_type, **body} if msg_type else body  # type: ignore[return-value]
+
+
+class QuizListMessage(TypedDict):
+    type: Literal["quiz.list"]
+    quizzes: list[QuizSummary]
+
+
+def quiz_list(*, quizzes: list[QuizSummary]) -> QuizListMessage:
+    return {"type": "quiz.list", "quizzes": quizzes}
+
+
+class SessionCreated(TypedDict):
+    type: Literal["session.created"]
+    session_id: str
+    join_url: str
+
+
+def session_created(*, session_id: str, join_url: str) -> SessionCreated:
+    return {"type": "session.created", "session_id": session_id, "join_url": join_url}
+
+
+class SessionJoined(TypedDict):
+    type: Literal["session.joined"]
+    session_id: str
+    player_id: str
+    name: str
+    rejoin_token: str | None
+
+
+def session_joined(*, session_id: str, player_id: str, name: str, rejoin_token: str | None) -> SessionJoined:
+    return {
+        "type": "session.joined",
+        "session_id": session_id,
+        "player_id": player_id,
+        "name": name,
+        "rejoin_token": rejoin_token,
+    }
+
+
+class You(TypedDict):
+    player_id: str
+    name: str
+    score: int
+    rank: int
+
+
+class SessionSnapshot(TypedDict):
+    type: Literal["session.snapshot"]
+    session_id: str
+    state: str
+    locked: bool
+    count: int
+    players: NotRequired[list[LobbyPlayer]]  # the host's
+    you: NotRequired[You]  # a player's
+    question: NotRequired[dict]  # question.next's fields without `type`, plus a player's answered_idx
+    histogram: NotRequired[Histogram | None]
+    leaderboard: NotRequired[list[LeaderboardEntry]]
+
+
+def session_snapshot(*, session_id: str, state: str, locked: bool, count: int) -> SessionSnapshot:
+    """The common part of a snapshot; the caller adds what its reader may see."""
+    return {
+        "type": "session.snapshot",
+        "session_id": session_id,
+        "state": state,
+        "locked": locked,
+        "count": count,
+    }
+
+
+class Kicked(TypedDict):
+    type: Literal["kicked"]
+    reason: str
+
+
+def kicked(*, reason: str) -> Kicked:
+    return {"type": "kicked", "reason": reason}
+
+
+class SessionClosed(TypedDict):
+    type: Literal["session.closed"]
+    reason: str
+
+
+def session_closed(*, reason: str) -> SessionClosed:
+    return {"type": "session.closed", "reason": reason}
+
+
+class Ping(TypedDict):
+    type: Literal["ping"]
+    ts: float
+
+
+def ping(*, ts: float) -> Ping:
+    return {"type": "ping", "ts": ts}
+
+
+class Pong(TypedDict):
+    type: Literal["pong"]
+    ts: float | None
+
+
+def pong(*, ts: float | None) -> Pong:
+    return {"type": "pong", "ts": ts}
