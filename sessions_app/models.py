@@ -95,9 +95,6 @@ class Player(models.Model):
     correct_count = models.IntegerField(default=0)
     total_answer_ms = models.BigIntegerField(default=0, help_text="Tie-break: lower ranks first.")
     kicked = models.BooleanField(default=False)
-    via_browser = models.BooleanField(
-        default=False, help_text="Joined from the web page, so gets HTML pushes."
-    )
     joined_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
     latency_ms = models.IntegerField(null=True, blank=True)

@@ -26,7 +26,6 @@ from sessions_app.engine.lobby import (
     check_playable,
     clean_name,
     clean_settings,
-    host_page_opened,
     host_resume,
     host_session,
     new_player_id,
@@ -57,7 +56,7 @@ from sessions_app.engine.rounds import (
 __all__ = [
     "ALL", "HOST", "PLAYER", "PLAYERS", "AnswerAttempt", "EngineError", "Outcome", "Push", "Refresh", "Wake",
     "answer_submit", "answers_submit", "auto_advance", "check_playable", "clean_name", "clean_settings",
-    "due_wakes", "grace", "host_page_opened", "host_resume", "host_session", "new_player_id", "player_join",
+    "due_wakes", "grace", "host_resume", "host_session", "new_player_id", "player_join",
     "player_kick", "player_left", "player_resume", "players_seen", "question_close", "question_end",
     "question_facts", "question_next", "quiz_list", "quiz_load", "quiz_save", "quiz_start", "quiz_stop",
     "remembered", "score_for", "session_close", "session_create", "session_lock", "valid_player_id", "wake",

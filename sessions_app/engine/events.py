@@ -22,15 +22,16 @@ class EngineError(Exception):
 
 @dataclass(frozen=True)
 class Push:
-    """One frame for an audience of a session: all, host, players, or one player."""
+    """A frame of docs/PROTOCOL.md for an audience of a session: all, host, players, or one player.
+
+    What each kind of socket receives for it (JSON, page regions) is the live layer's business.
+    """
 
     code: str
     audience: str
     payload: dict
     player_id: str | None = None
     close_code: int | None = None
-    json: bool = True  # protocol clients get it
-    html: bool = True  # browser pages get it (personal pushes: only players who joined from the page)
 
 
 @dataclass(frozen=True)

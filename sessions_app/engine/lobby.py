@@ -195,13 +195,13 @@ def player_kick(*, session_pk: int, host, player_id: str) -> Outcome:
 
 def player_join(
     *, code: str, raw_name: str, password: str | None, requested_id: str | None, msg_id: str | None,
-    now: datetime, via_browser: bool = False,
+    now: datetime,
 ) -> Outcome:  # fmt: skip
     """Join an open session by code; the rejoin token is returned here once and stored hashed."""
     name = clean_name(raw_name)
     join = functools.partial(
         _player_join, code=code, name=name, name_key=name.casefold(), password=password,
-        requested_id=requested_id, msg_id=msg_id, now=now, via_browser=via_browser,
+        requested_id=requested_id, msg_id=msg_id, now=now,
     )  # fmt: skip
     try:
         return join(look_first=False)
@@ -213,7 +213,7 @@ def player_join(
 
 def _player_join(
     *, code: str, name: str, name_key: str, password: str | None, requested_id: str | None,
-    msg_id: str | None, now: datetime, via_browser: bool, look_first: bool,
+    msg_id: str | None, now: datetime, look_first: bool,
 ) -> Outcome:  # fmt: skip
     """One attempt; without `look_first` the unique constraints, not queries, find a taken name or id.
 
@@ -231,10 +231,8 @@ def _player_join(
         if prior is not None:
             return _rejoin_duplicate(session, prior, now)
         _check_can_join(session, name_key, password, look=look_first)
-        player, token = _create_player(session, name, name_key, requested_id, now, via_browser, look_first)
+        player, token = _create_player(session, name, name_key, requested_id, now, look_first)
         _check_not_full(session)
-        if via_browser and not session.players_on_pages:
-            GameSession.objects.filter(pk=session.pk).update(players_on_pages=True)
         reply = protocol.session_joined(
             session_id=session.code, player_id=player.public_id, name=player.name, rejoin_token=token
         )
@@ -274,7 +272,7 @@ def _check_not_full(session: GameSession) -> None:
 
 def _create_player(
     session: GameSession, name: str, name_key: str, requested_id: str | None, now: datetime,
-    via_browser: bool, look: bool,
+    look: bool,
 ):  # fmt: skip
     """The new player; a requested id that is taken is replaced (found by the INSERT, or with `look`)."""
     token = new_secret()
@@ -283,7 +281,7 @@ def _create_player(
         public_id = new_player_id()
     player = Player.objects.create(
         session=session, public_id=public_id, name=name, name_key=name_key,
-        rejoin_token_hash=hash_secret(token), last_seen=now, via_browser=via_browser,
+        rejoin_token_hash=hash_secret(token), last_seen=now,
     )  # fmt: skip
     return player, token
 
@@ -322,11 +320,6 @@ def player_resume(*, code: str, rejoin_token: str, now: datetime) -> Outcome:
     return Outcome(
         reply=reply, events=[Refresh(session.pk, session.code, "host_lobby")], session=session, player=player
     )
-
-
-def host_page_opened(*, session_pk: int) -> None:
-    """From now on this session's broadcasts are also rendered for the host's page."""
-    GameSession.objects.filter(pk=session_pk, host_on_page=False).update(host_on_page=True)
 
 
 def host_resume(*, code: str, host, now: datetime) -> Outcome:

@@ -132,15 +132,10 @@ def _advance(session: GameSession, now: datetime) -> list:
 def _finish(session: GameSession, now: datetime) -> list:
     GameSession.objects.filter(pk=session.pk).update(state=State.FINISHED, finished_at=now, advance_at=None)
     board = selectors.leaderboard(session)
-    pushes = [Push(session.code, ALL, protocol.quiz_finished(leaderboard=board))]
-    # Protocol clients find themselves in the leaderboard; a page is told its own final rank.
-    on_pages = set(session.players.filter(via_browser=True, kicked=False).values_list("public_id", flat=True))
-    pushes += [
-        Push(session.code, PLAYER, {"type": "final.rank", **entry}, player_id=entry["player_id"], json=False)
-        for entry in board
-        if entry["player_id"] in on_pages
+    return [
+        Push(session.code, ALL, protocol.quiz_finished(leaderboard=board)),
+        Refresh(session.pk, session.code, "host_lobby"),
     ]
-    return [*pushes, Refresh(session.pk, session.code, "host_lobby")]
 
 
 def question_close(*, session_pk: int, index: int, now: datetime, announce: bool = True) -> Outcome:
@@ -199,9 +194,7 @@ def _reveal(session: GameSession, index: int) -> list[Push]:
     correct = question_facts(session.current_question_id, session.question_opened_at).correct
     correct_idx = correct.index(True) if True in correct else None
     bins = selectors.bins(session, index, len(correct))
-    ranked = list(
-        selectors.ranked_players(session).only("public_id", "name", "score", "correct_count", "via_browser")
-    )
+    ranked = list(selectors.ranked_players(session).only("public_id", "name", "score", "correct_count"))
     results = protocol.question_results(
         question_num=index + 1, correct_idx=correct_idx, bins=bins, leaderboard=selectors.entries(ranked[:10])
     )
@@ -218,9 +211,7 @@ def _reveal(session: GameSession, index: int) -> list[Push]:
             question_num=index + 1, answered=player.pk in answers, correct=correct, points=points,
             score=player.score, rank=rank,
         )  # fmt: skip
-        pushes.append(
-            Push(session.code, PLAYER, payload, player_id=player.public_id, html=player.via_browser)
-        )
+        pushes.append(Push(session.code, PLAYER, payload, player_id=player.public_id))
     return pushes
 
 

@@ -20,6 +20,7 @@ from sessions_app import protocol, selectors
 from sessions_app.engine.events import HOST, PLAYERS, Refresh
 from sessions_app.live import fanout, hub, loops
 from sessions_app.models import GameSession
+from sessions_app.web import render
 
 log = logging.getLogger(__name__)
 PLAYERS_QUIET_SHARE = 0.3  # of the players' interval: the pause in joins their count waits for
@@ -93,8 +94,8 @@ async def _flush(refresh: Refresh) -> None:
                 frames = await database_sync_to_async(_refresh_frames)(refresh)
                 if refresh.what == "players_lobby":
                     frames = await _news_for_players(state, refresh.session_pk, frames)
-                for audience, payload in frames:
-                    await fanout.publish(refresh.code, audience, payload)
+                for audience, payload, html in frames:
+                    await fanout.publish(refresh.code, audience, payload, html=html)
             except Exception:
                 log.exception("refresh of %s failed", refresh)
             state.last_flush[key] = time.monotonic()
@@ -120,7 +121,7 @@ async def _news_for_players(state: LoopState, session_pk: int, frames: list) -> 
     """The players' count only if it or the lock changed since they were last told, by any worker."""
     if not frames:
         return []
-    _, payload = frames[0]
+    payload = frames[0][1]
     told = f"{payload['count']}:{payload['locked']}"
     if settings.REDIS_URL:
         # Shared, so a worker that has not pushed this session's count yet does not push it again.
@@ -153,21 +154,31 @@ async def _claim_interval(refresh: Refresh, interval: float) -> bool:
     return True
 
 
-def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict]]:
+def _refresh_frames(refresh: Refresh) -> list[tuple[str, dict, list]]:
+    """(audience, payload, page html) to push, from one read of the session; runs in the database thread."""
+    return [
+        (audience, payload, render.push_html(refresh.code, audience, payload, session))
+        for audience, payload, session in _refresh_payloads(refresh)
+    ]
+
+
+def _refresh_payloads(refresh: Refresh) -> list[tuple[str, dict, GameSession]]:
     session = (
         GameSession.objects.select_related("current_question__quiz").filter(pk=refresh.session_pk).first()
     )
     if session is None:
         return []
     if refresh.what == "host_lobby":
-        return [(HOST, selectors.host_lobby_payload(session, timezone.now()))]
+        return [(HOST, selectors.host_lobby_payload(session, timezone.now()), session)]
     if refresh.what == "players_lobby":
         if session.state in (GameSession.State.QUESTION, GameSession.State.FINISHED):
             return []
         count = selectors.player_count(session)
-        return [(PLAYERS, protocol.lobby_update(state=session.state, locked=session.locked, count=count))]
+        return [
+            (PLAYERS, protocol.lobby_update(state=session.state, locked=session.locked, count=count), session)
+        ]
     payload = selectors.histogram_payload(session)
     if payload is None:
         return []
     audiences = [HOST, PLAYERS] if selectors.shows_live_results(session) else [HOST]
-    return [(audience, payload) for audience in audiences]
+    return [(audience, payload, session) for audience in audiences]

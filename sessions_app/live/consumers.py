@@ -20,7 +20,7 @@ from sessions_app.live import answer_batch, effects, fanout, presence
 from sessions_app.live.sockets import CLOSE_KICKED, SocketBase
 from sessions_app.models import GameSession, Player
 from sessions_app.protocol import ProtocolError
-from sessions_app.web import render
+from sessions_app.web import pages, render
 
 # Host commands on the socket's session: message type -> (engine command, its arguments from the message).
 HOST_COMMANDS = {
@@ -185,10 +185,11 @@ class PageConsumer(LiveConsumer):
         code, now = self.scope["url_route"]["kwargs"]["code"], timezone.now()
         if self.wants_host({}):
             outcome = engine.host_resume(code=code, host=self.host_user, now=now)
-            engine.host_page_opened(session_pk=outcome.session.pk)
+            pages.page_opened(outcome.session.pk, HOST)
             return outcome, HOST, render.host_page_regions(outcome.session, now)
         token = self.scope.get("cookies", {}).get(rejoin_cookie_name(code), "")
         outcome = engine.player_resume(code=code, rejoin_token=token, now=now)
+        pages.page_opened(outcome.session.pk, PLAYER)
         return outcome, PLAYER, render.player_page_regions(outcome.session, outcome.player, now)
 
     async def catch_up(self) -> None:

@@ -15,19 +15,31 @@ from django.utils import timezone
 from sessions_app import engine, selectors
 from sessions_app.engine.events import PLAYER, Push, Refresh, Wake
 from sessions_app.live import coalescer, fanout, timers
+from sessions_app.web import render
 
 log = logging.getLogger(__name__)
 FANOUT_BATCH = 200  # personal frames sent concurrently at a reveal
 
 
 async def dispatch(events: list) -> None:
-    """Send pushes now; hand refreshes to the coalescer and deadlines to the timers."""
-    personal = [e for e in events if isinstance(e, Push) and e.audience == PLAYER]
-    for event in events:
-        if isinstance(event, Push) and event.audience != PLAYER:
-            await _send_logged(event)
+    """Send pushes now; hand refreshes to the coalescer and deadlines to the timers.
+
+    Frames for the host, the players or all go to both kinds of socket at once. Frames for one player
+    (a reveal's 2,000 verdicts) go to protocol sockets one by one, and to the players' pages together.
+    """
+    pushes = [e for e in events if isinstance(e, Push)]
+    personal = [p for p in pushes if p.audience == PLAYER]
+    for push in pushes:
+        if push.audience != PLAYER:
+            await _logged(push, fanout.publish(push.code, push.audience, push.payload, push.close_code))
     for start in range(0, len(personal), FANOUT_BATCH):
-        await asyncio.gather(*(_send_logged(p) for p in personal[start : start + FANOUT_BATCH]))
+        await asyncio.gather(
+            *(
+                _logged(p, fanout.send_json(p.code, PLAYER, p.payload, p.player_id, p.close_code))
+                for p in personal[start : start + FANOUT_BATCH]
+            )
+        )
+    await _to_personal_pages(pushes)
     for event in events:
         if isinstance(event, Refresh):
             coalescer.mark_dirty(event)
@@ -35,13 +47,22 @@ async def dispatch(events: list) -> None:
             timers.call_at(event.at, run_wake, event)
 
 
-async def _send_logged(push: Push) -> None:
+async def _to_personal_pages(pushes: list[Push]) -> None:
+    """Each player's own stage on their page: their verdict, their kick, their final rank."""
+    frames = [p for p in pushes if p.audience == PLAYER or p.payload["type"] == "quiz.finished"]
+    if not frames:
+        return
+    code, close_code = frames[0].code, frames[0].close_code if frames[0].audience == PLAYER else None
+    items = await database_sync_to_async(render.personal_pages)(
+        code, [(p.player_id, p.payload) for p in frames]
+    )
+    await _logged(frames[0], fanout.send_personal_html(code, items, close_code))
+
+
+async def _logged(push: Push, send) -> None:
     """One failed send must not stop the rest of an event's pushes, refreshes and timers."""
     try:
-        await fanout.publish(
-            push.code, push.audience, push.payload, player_id=push.player_id, close_code=push.close_code,
-            json=push.json, html=push.html,
-        )  # fmt: skip
+        await send
     except Exception:
         log.exception("push of %s to %s failed", push.payload.get("type"), push.audience)
 

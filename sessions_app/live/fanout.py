@@ -63,19 +63,24 @@ async def send_html(
     await group_send(group, frame(group, html, close_code))
 
 
+async def send_personal_html(code: str, items: dict[str, str], close_code: int | None = None) -> None:
+    """Each player's own page region, by player id, in one message to the players' pages: each worker
+    hands every page socket of its own the text for its player (live/hub.py)."""
+    if items:
+        group = group_name(code, PLAYERS, fmt=HTML)
+        message = {"type": "session.push", "group": group, "items": items}
+        if close_code is not None:
+            message["close"] = close_code
+        await group_send(group, message)
+
+
 async def publish(
-    code: str, audience: str, payload: dict, *, player_id: str | None = None, close_code: int | None = None,
-    json: bool = True, html: bool = True,
-) -> None:  # fmt: skip
-    """One frame for an audience: JSON once for protocol sockets, HTML once per audience for pages."""
-    if json:
-        await send_json(code, audience, payload, player_id, close_code)
-    if not html:
-        return
-    if audience == PLAYER:
-        personal = render.personal_html(payload)
-        pairs = [(PLAYER, personal)] if personal else []
-    else:
-        pairs = await database_sync_to_async(render.push_html)(code, audience, payload)
-    for each, text in pairs:
-        await send_html(code, each, text, player_id, close_code)
+    code: str, audience: str, payload: dict, close_code: int | None = None, html: list | None = None
+) -> None:
+    """A frame for the host, the players or all: JSON once for protocol sockets, HTML once per audience
+    for pages: `html` if the caller rendered it already, else rendered in the database thread."""
+    await send_json(code, audience, payload, close_code=close_code)
+    if html is None:
+        html = await database_sync_to_async(render.push_html)(code, audience, payload)
+    for each, text in html:
+        await send_html(code, each, text, close_code=close_code)

@@ -96,10 +96,22 @@ class Hub:
             self.resync.set()
 
     async def deliver(self, message: dict) -> None:
-        size, queued = len(message["text"]), 0  # queued: bytes handed to sockets since the reactor ran
+        """The same text for every socket in the group, or, with `items`, each player's own."""
+        items = message.get("items")
+        size, queued = (
+            len(message.get("text", "")),
+            0,
+        )  # queued: bytes handed to sockets since the reactor ran
         for socket in list(self.members.get(message["group"], ())):
+            if items is not None:
+                text = items.get(socket.player_id)
+                if text is None:
+                    continue
+                socket_message, size = {**message, "text": text}, len(text)
+            else:
+                socket_message = message
             try:
-                await socket.session_push(message)
+                await socket.session_push(socket_message)
             except Exception:
                 log.exception("delivering to a socket failed")
             queued += size

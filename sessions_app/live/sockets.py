@@ -53,17 +53,55 @@ class RateLimiter:
         return False
 
 
-class SocketBase(AsyncWebsocketConsumer):
-    """One client. Its role in a session (host or player) is set when it enters the session."""
+class SessionGroups:
+    """A socket's place in its session: the groups it is in, and what the hub hands it from them."""
 
     fmt = "json"
-    # No channel per socket: the worker's hub receives each broadcast once and hands it to its
-    # sockets (live/hub.py). An alias with no layer configured is how Channels says so.
-    channel_layer_alias = "none"
     role: str | None = None
     session_pk: int | None = None
     code: str | None = None
     player_pk: int | None = None
+    my_groups: list[str]
+
+    async def enter(self, session, role: str, player=None) -> None:
+        """Attach this socket to a session's groups (leaving any it was in)."""
+        await self.leave_groups()
+        self.role, self.session_pk, self.code = role, session.pk, session.code
+        if role == PLAYER:
+            self.player_pk, self.player_id = player.pk, player.public_id
+            audiences = [(PLAYERS, None), (PLAYER, player.public_id)]
+        else:
+            self.player_pk = None
+            audiences = [(HOST, None)]
+        self.my_groups = [fanout.group_name(session.code, a, pid, fmt=self.fmt) for a, pid in audiences]
+        for group in self.my_groups:
+            await hub.get().join(group, self)
+
+    async def leave_groups(self) -> None:
+        groups, self.my_groups = self.my_groups, []
+        for group in groups:
+            await hub.get().leave(group, self)
+
+    async def session_push(self, event: dict) -> None:
+        """A broadcast rendered once elsewhere: forward the text, close if asked."""
+        await self.send_text(event["text"])
+        if "close" in event:
+            await self.leave_groups()
+            self.role = None
+            await self.close(code=event["close"])
+
+    async def catch_up(self) -> None:
+        """Broadcasts to this socket were lost (the channel layer went away): close, so the client
+        reconnects and resumes from a snapshot."""
+        await self.close(code=CLOSE_RESUME)
+
+
+class SocketBase(SessionGroups, AsyncWebsocketConsumer):
+    """One client. Its role in a session (host or player) is set when it enters the session."""
+
+    # No channel per socket: the worker's hub receives each broadcast once and hands it to its
+    # sockets (live/hub.py). An alias with no layer configured is how Channels says so.
+    channel_layer_alias = "none"
     counted = False
 
     async def dispatch(self, message: dict) -> None:
@@ -156,40 +194,6 @@ class SocketBase(AsyncWebsocketConsumer):
 
     def authorise(self, msg: protocol.Inbound) -> None:
         """Who may send what; the engine checks again that a host owns the session it acts on."""
-
-    # --- the session's groups, and outbound -------------------------------------------------
-
-    async def enter(self, session, role: str, player=None) -> None:
-        """Attach this socket to a session's groups (leaving any it was in)."""
-        await self.leave_groups()
-        self.role, self.session_pk, self.code = role, session.pk, session.code
-        if role == PLAYER:
-            self.player_pk, self.player_id = player.pk, player.public_id
-            audiences = [(PLAYERS, None), (PLAYER, player.public_id)]
-        else:
-            self.player_pk = None
-            audiences = [(HOST, None)]
-        self.my_groups = [fanout.group_name(session.code, a, pid, fmt=self.fmt) for a, pid in audiences]
-        for group in self.my_groups:
-            await hub.get().join(group, self)
-
-    async def leave_groups(self) -> None:
-        groups, self.my_groups = self.my_groups, []
-        for group in groups:
-            await hub.get().leave(group, self)
-
-    async def session_push(self, event: dict) -> None:
-        """A broadcast rendered once elsewhere: forward the text, close if asked."""
-        await self.send_text(event["text"])
-        if "close" in event:
-            await self.leave_groups()
-            self.role = None
-            await self.close(code=event["close"])
-
-    async def catch_up(self) -> None:
-        """Broadcasts to this socket were lost (the channel layer went away): close, so the client
-        reconnects and resumes from a snapshot."""
-        await self.close(code=CLOSE_RESUME)
 
     async def send_payload(self, payload: dict) -> None:
         await self.send_text(protocol.dumps(payload))

@@ -1,4 +1,4 @@
-"""Socket fixtures for the sessions app; the connect fixture itself lives in the root conftest."""
+"""Socket fixtures for the sessions app; the connect fixture itself lives in the knewit.testing plugin."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def join(session: GameSession, name: str, password: str | None = None):
     """Join through the engine, as the view does; returns (player, rejoin token)."""
     outcome = engine.player_join(
         code=session.code, raw_name=name, password=password, requested_id=None, msg_id=None,
-        now=timezone.now(), via_browser=True,
+        now=timezone.now(),
     )  # fmt: skip
     return outcome.player, outcome.reply["rejoin_token"]
 
@@ -216,7 +216,7 @@ def test_good_join_sets_an_httponly_cookie_and_goes_to_play(client, session):
     assert cookie["samesite"] == "Lax"
     assert int(cookie["max-age"]) > 3600
     player = Player.objects.get(session=session)
-    assert player.name == "Ada" and player.via_browser
+    assert player.name == "Ada"
     assert cookie.value and cookie.value not in player.rejoin_token_hash  # stored hashed only
 
     page = client.get(response["Location"])

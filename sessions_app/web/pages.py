@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sessions_app import selectors
+from sessions_app.audiences import HOST
 from sessions_app.models import Answer, GameSession, Player
 
 State = GameSession.State
@@ -57,22 +58,48 @@ def _question(session: GameSession, now: datetime) -> dict | None:
     }
 
 
+def page_opened(session_pk: int, role: str) -> None:
+    """A page of this session is watching: from now on its broadcasts are also rendered as HTML for
+    that audience (rendering for nobody would cost every event a render)."""
+    flag = "host_on_page" if role == HOST else "players_on_pages"
+    GameSession.objects.filter(pk=session_pk, **{flag: False}).update(**{flag: True})
+
+
 LOBBY_NAMES_SHOWN = 200
 HOST_REGIONS_ALL = frozenset({"host_lobby", "host_controls", "host_stage", "histogram", "leaderboard"})
 
 
-def host_view(session: GameSession, now: datetime, regions: frozenset[str] = HOST_REGIONS_ALL) -> dict:
-    """Everything on the host's live page, or only what the given regions need (pushes are frequent)."""
+def host_view(
+    session: GameSession, now: datetime, regions: frozenset[str] = HOST_REGIONS_ALL, known: dict | None = None
+) -> dict:
+    """Everything on the host's live page, or only what the given regions need (pushes are frequent).
+
+    `known`: the frame being pushed (a histogram, the host's lobby.update), whose counts and players
+    were just read, so they are not read again.
+    """
+    histogram = known if known and known["type"] == "histogram" else None
     context: dict = {"session": session, "state": session.state, "locked": session.locked}
     if regions & {"host_lobby", "histogram"}:
-        players = selectors.lobby_players(session, now) if "host_lobby" in regions else None
-        context["count"] = len(players) if players is not None else selectors.player_count(session)
+        players = None
+        if "host_lobby" in regions:
+            players = (
+                known["players"] if known and "players" in known else selectors.lobby_players(session, now)
+            )
+        if players is not None:
+            context["count"] = len(players)
+        else:
+            context["count"] = histogram["total"] if histogram else selectors.player_count(session)
         # A projected lobby shows the first names; 2,000 chips would only make the page heavy.
         context["players"] = players[:LOBBY_NAMES_SHOWN] if players is not None else None
         context["more_players"] = max(0, context["count"] - LOBBY_NAMES_SHOWN)
     if regions & {"host_stage", "histogram"}:
         question = _question(session, now)
-        bins = selectors.bins(session, session.question_index, len(question["texts"])) if question else []
+        if histogram and question:
+            bins = histogram["bins"]
+        elif question:
+            bins = selectors.bins(session, session.question_index, len(question["texts"]))
+        else:
+            bins = []
         context["question"] = question
         context["options"] = (
             option_views(question["texts"], bins=bins, correct_idx=question["correct_idx"])
@@ -88,12 +115,12 @@ def host_view(session: GameSession, now: datetime, regions: frozenset[str] = HOS
     return context
 
 
-def players_view(session: GameSession, now: datetime) -> dict:
+def players_view(session: GameSession, now: datetime, histogram: dict | None = None) -> dict:
     """What every player's page shows alike (pushed once to all of them)."""
     question = _question(session, now) if session.state == State.QUESTION else None
-    live = (
-        selectors.histogram_payload(session) if question and selectors.shows_live_results(session) else None
-    )
+    live = None
+    if question and selectors.shows_live_results(session):
+        live = histogram or selectors.histogram_payload(session)
     return {
         "session": session,
         "state": session.state,

@@ -35,12 +35,15 @@ def regions(names: tuple[str, ...], context: dict) -> str:
     return "".join(render_to_string(f"sessions/partials/_{name}.html", context) for name in names)
 
 
-def push_html(code: str, audience: str, payload: dict) -> list[tuple[str, str]]:
-    """(audience, html) pairs for a broadcast; reads the session once. Runs in the database thread."""
+def push_html(
+    code: str, audience: str, payload: dict, session: GameSession | None = None
+) -> list[tuple[str, str]]:
+    """(audience, html) pairs for a broadcast. Runs in the database thread; reads the session unless
+    given it, and a histogram's counts come from its payload."""
     msg_type = payload["type"]
     if msg_type not in HOST_REGIONS and msg_type not in PLAYERS_REGIONS:
         return []
-    session = selectors.current_session(code)
+    session = session or selectors.current_session(code)
     if session is None:
         return []
     wanted = []
@@ -51,24 +54,37 @@ def push_html(code: str, audience: str, payload: dict) -> list[tuple[str, str]]:
     now = timezone.now()
     html = []
     for each, names in wanted:
-        context = (
-            pages.host_view(session, now, frozenset(names))
-            if each == HOST
-            else pages.players_view(session, now)
-        )
+        if each == HOST:
+            context = pages.host_view(session, now, frozenset(names), known=payload)
+        else:
+            context = pages.players_view(session, now, histogram=payload if msg_type == "histogram" else None)
         if msg_type == "session.closed":
             context["stage"] = "closed"
         html.append((each, regions(names, context)))
     return html
 
 
+def personal_pages(code: str, frames: list[tuple[str, dict]]) -> dict[str, str]:
+    """{player id: html} for the players' pages: each one's own frame, or their own row of a final
+    leaderboard ("You finished #3"); nothing when no player is on a page. Runs in the database thread,
+    so a reveal's 2,000 renders stay off the event loop."""
+    if not GameSession.objects.filter(code=code, players_on_pages=True).exists():
+        return {}
+    items = {}
+    for player_id, payload in frames:
+        if payload["type"] == "quiz.finished":
+            for entry in payload["leaderboard"]:
+                items[entry["player_id"]] = regions(("player_stage",), {"stage": "finished", "final": entry})
+        elif (html := personal_html(payload)) is not None:
+            items[player_id] = html
+    return items
+
+
 def personal_html(payload: dict) -> str | None:
-    """One player's own stage, from the payload alone (no database): results, rank, kicked, replies."""
+    """One player's own stage, from the payload alone (no database): results, kicked, replies."""
     msg_type = payload["type"]
     if msg_type == "answer.result":
         context = {"stage": "result", "result": payload}
-    elif msg_type == "final.rank":
-        context = {"stage": "finished", "final": payload}
     elif msg_type == "answer.recorded":
         idx = payload["answer_idx"]
         shape = pages.OPTION_SHAPES[idx % len(pages.OPTION_SHAPES)]

@@ -53,7 +53,7 @@ def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
     try:
         outcome = engine.player_join(
             code=code, raw_name=form.cleaned_data["nickname"], password=form.cleaned_data["password"],
-            requested_id=None, msg_id=None, now=timezone.now(), via_browser=True,
+            requested_id=None, msg_id=None, now=timezone.now(),
         )  # fmt: skip
     except engine.EngineError as exc:
         if exc.code in throttle.GUESS_CODES:
