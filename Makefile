@@ -1,9 +1,16 @@
 # Two commands on a fresh machine: `make run` and `make test` (see README.md).
+#
+#   make test       the whole suite, exactly what CI runs (.ci/run); tests marked `services` run when
+#                   DATABASE_URL and REDIS_URL are set and are skipped otherwise.
+#   make test-fast  the inner loop: leaves out the tests marked slow, browser or services
+#                   (pytest -m "not slow and not browser and not services").
+#   Both pass PYTEST_ARGS on to pytest, e.g. `make test-fast PYTEST_ARGS="-x sessions_app"`.
+#   The shared fixtures live in the pytest plugin knewit/testing.py (loaded from pyproject.toml).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup lint standalone bench clean
+.PHONY: run test test-fast setup lint standalone bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -21,6 +28,9 @@ run: setup
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not slow and not browser and not services" $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed standalone
 	$(BIN)/ruff check .
