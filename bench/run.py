@@ -545,7 +545,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--experiment",
         default="",
-        help="what-if patches from bench/experiments.py, e.g. layer,dispatch (not the app's code)",
+        help="what-if patches from bench/experiments.py, e.g. layer,redis_pool (not the app's code)",
     )
     p.add_argument("--no-write", action="store_true", help="do not append the run to bench/runs/")
     p.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")

@@ -19,7 +19,7 @@ class LocalChannelLayer(InMemoryChannelLayer):
     """
 
     def __init__(self, *args, capacity: int = 20_000, **kwargs):
-        # One channel per worker carries every socket's messages (sessions_app/hub.py): the stock
+        # One channel per worker carries every socket's messages (sessions_app/live/hub.py): the stock
         # 100 would drop most of a reveal's personal results.
         super().__init__(*args, capacity=capacity, **kwargs)
         self._last_housekeeping = 0.0

@@ -50,7 +50,7 @@ from sessions_app.live import loops
 from sessions_app.tests.test_authz import db_snapshot
 from sessions_app.tests.wsclient import HOST_HEADER, ORIGIN, Client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # hypothesis: minutes, not seconds
 
 MESSAGES_PER_ROLE = 10_000
 PAGE_MESSAGES = 1_500

@@ -547,6 +547,7 @@ class QuizMachine(RuleBasedStateMachine):
         assert rows == model
 
 
+@pytest.mark.slow  # hypothesis: many games
 @pytest.mark.django_db
 def test_engine_against_the_reference_model(host):
     quiz = Quiz.objects.create(title="Model quiz", owner=host, default_time_limit=DEFAULT_LIMIT)
