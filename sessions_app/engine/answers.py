@@ -163,20 +163,27 @@ class QuestionFacts:
     correct: tuple[bool, ...]  # by option index
     points: int
     time_limit_s: int
+    prompt: str
+    texts: tuple[str, ...]  # the options, in order
+    total: int  # questions in the quiz
 
 
 @functools.lru_cache(maxsize=64)
 def question_facts(question_pk: int, opened_at: datetime) -> QuestionFacts:
-    """What scoring an answer needs, read once per opening of a question instead of once per answer.
+    """A question as it was when it opened: read once per opening, not once per answer or per push.
 
-    Keyed by the opening, so every answer to one opening is scored alike and an edit made in the
-    admin meanwhile counts from the question's next opening.
+    Keyed by the opening, so every answer to one opening is scored alike, every screen shows the same
+    options, and an edit made in the admin meanwhile counts from the question's next opening.
     """
     question = Question.objects.select_related("quiz").get(pk=question_pk)
+    choices = list(question.choices.order_by("order", "pk").values_list("text", "is_correct"))
     return QuestionFacts(
-        correct=tuple(question.choices.values_list("is_correct", flat=True)),
+        correct=tuple(ok for _, ok in choices),
         points=question.points,
         time_limit_s=question.effective_time_limit,
+        prompt=question.prompt,
+        texts=tuple(text for text, _ in choices),
+        total=Question.objects.filter(quiz_id=question.quiz_id).count(),
     )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sessions_app import selectors
 from sessions_app.audiences import HOST
+from sessions_app.engine.answers import question_facts
 from sessions_app.models import Answer, GameSession, Player
 
 State = GameSession.State
@@ -36,12 +37,12 @@ def option_views(
 
 def _question(session: GameSession, now: datetime) -> dict | None:
     """The current question as the page shows it; `correct_idx` only once it has been revealed."""
-    question = session.current_question
-    if question is None or session.state not in (State.QUESTION, State.RESULTS):
+    if session.current_question_id is None or session.state not in (State.QUESTION, State.RESULTS):
         return None
-    choices = list(question.choices.order_by("order", "pk").values_list("text", "is_correct"))
+    # As it was opened (and as it was scored), read once per opening, not per push.
+    facts = question_facts(session.current_question_id, session.question_opened_at)
     revealed = session.state == State.RESULTS
-    correct_idx = next((i for i, (_, ok) in enumerate(choices) if ok), None) if revealed else None
+    correct_idx = facts.correct.index(True) if revealed and True in facts.correct else None
     left_ms = (
         int((session.question_deadline - now).total_seconds() * 1000)
         if session.state == State.QUESTION
@@ -49,10 +50,10 @@ def _question(session: GameSession, now: datetime) -> dict | None:
     )
     return {
         "num": session.question_index + 1,
-        "total": len(selectors.question_ids(session.quiz_id)),
-        "prompt": question.prompt,
-        "texts": [text for text, _ in choices],
-        "time_limit": question.effective_time_limit,
+        "total": facts.total,
+        "prompt": facts.prompt,
+        "texts": list(facts.texts),
+        "time_limit": facts.time_limit_s,
         "time_left_ms": max(0, left_ms),
         "correct_idx": correct_idx,
     }
