@@ -20,16 +20,19 @@ def sessions_with_code(code: str) -> QuerySet[GameSession]:
     Codes are reused once a session finishes, and are unique among sessions that have not, so the
     newest is the open one when there is one, else the one that just finished.
     """
-    return (
-        GameSession.objects.filter(code=code)
-        .select_related("quiz", "current_question__quiz")
-        .order_by("-created_at", "-pk")
-    )
+    return GameSession.objects.filter(code=code).order_by("-created_at", "-pk")
 
 
-def current_session(code: str) -> GameSession | None:
-    """The current session for this join code (see sessions_with_code), or None."""
-    return sessions_with_code(code).first()
+def current_session(code: str, *, with_question: bool = True) -> GameSession | None:
+    """The current session for this join code (see sessions_with_code), or None.
+
+    `with_question`: its quiz and current question come in the same query (pages and snapshots show
+    them; a join does not need them).
+    """
+    sessions = sessions_with_code(code)
+    if with_question:
+        sessions = sessions.select_related("quiz", "current_question__quiz")
+    return sessions.first()
 
 
 def session_for_host(user, code: str) -> GameSession:
@@ -37,7 +40,7 @@ def session_for_host(user, code: str) -> GameSession:
 
     Another host's session with that code is a 403, so a guessed code tells nothing more.
     """
-    sessions = sessions_with_code(code).select_related("host")
+    sessions = sessions_with_code(code).select_related("quiz", "host")
     own = sessions if user.is_superuser else sessions.filter(host=user)
     session = own.first()
     if session is not None:
@@ -170,8 +173,9 @@ def snapshot(session: GameSession, *, player: Player | None, now: datetime) -> d
     is_host = player is None
     players = lobby_players(session, now) if is_host else None  # a player gets the count only
     count = len(players) if is_host else player_count(session)
-    snap: dict = {"type": "session.snapshot", "session_id": session.code, "state": session.state,
-                  "locked": session.locked, "count": count}  # fmt: skip
+    snap = protocol.session_snapshot(
+        session_id=session.code, state=session.state, locked=session.locked, count=count
+    )
     if is_host:
         snap["players"] = players
     else:

@@ -72,7 +72,7 @@ def quiz_list(*, host) -> Outcome:
         protocol.quiz_summary(None, quiz_id=q.pk, title=q.title, num_questions=q.num_questions)
         for q in quizzes
     ]
-    return Outcome(reply={"type": "quiz.list", "quizzes": items})
+    return Outcome(reply=protocol.quiz_list(quizzes=items))
 
 
 def quiz_save(*, host, data: dict) -> Outcome:
@@ -221,7 +221,7 @@ def _player_join(
     thread, so the first attempt does not ask; the rare clash costs a second attempt that does.
     """
     with transaction.atomic():
-        session = selectors.current_session(code)
+        session = selectors.current_session(code, with_question=False)
         if session is None:
             raise EngineError("not_found", "No game with that PIN.")
         if session.state == State.FINISHED:

@@ -24,6 +24,9 @@ from sessions_app.web import render
 
 log = logging.getLogger(__name__)
 PLAYERS_QUIET_SHARE = 0.3  # of the players' interval: the pause in joins their count waits for
+# ...but no longer than this many intervals: while 2,000 phones join in a burst, each count pushed to
+# every phone already in costs as many frames, and the joins wait behind them on the event loop.
+PLAYERS_LONGEST_WAIT = 5
 TOLD_TTL_S = 6 * 3600  # the players' last count, kept in Redis for about a session's life
 TOLD_KEPT = 1000  # sessions whose players' last count one worker remembers without Redis
 
@@ -84,7 +87,9 @@ async def _flush(refresh: Refresh) -> None:
         while key in state.pending:
             await asyncio.sleep(max(0.0, state.last_flush.get(key, 0.0) + interval - time.monotonic()))
             if refresh.what == "players_lobby":
-                await _until_quiet(state, key, quiet=interval * PLAYERS_QUIET_SHARE, longest=interval)
+                await _until_quiet(
+                    state, key, quiet=interval * PLAYERS_QUIET_SHARE, longest=interval * PLAYERS_LONGEST_WAIT
+                )
             if settings.REDIS_URL and not await _claim_interval(refresh, interval):
                 state.pending.discard(key)  # the claimer reads after our change was committed
                 return
