@@ -98,6 +98,16 @@ def live_server(quiz: dict = QUIZ, extra_env: dict[str, str] | None = None) -> I
             worker.stop()
 
 
+def serve(quiz: dict = QUIZ, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """The body of a browser test module's `server` fixture: skipped without Chromium (CI installs it)."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium; `apt-get install chromium` here)")
+    with live_server(quiz, extra_env) as running:
+        yield running
+
+
 # --- browser steps shared by the end-to-end test and the screenshot script --------------------
 
 

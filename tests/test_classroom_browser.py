@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.live_server import CHROMIUM, chromium, host_login, host_start_session, live_server, student_join
+from tests.live_server import host_login, host_start_session, serve, student_join
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,17 +28,7 @@ SLACK_S = 4  # a ping period, the heartbeat write, the sweep, the host's push, a
 
 @pytest.fixture(scope="module")
 def server():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium; `apt-get install chromium` here)")
-    with live_server(extra_env=SHORT_TIMERS) as running:
-        yield running
-
-
-@pytest.fixture
-def browser(server):
-    pytest.importorskip("playwright.sync_api")
-    with chromium() as launched:
-        yield launched
+    yield from serve(extra_env=SHORT_TIMERS)
 
 
 @pytest.fixture

@@ -13,12 +13,10 @@ import time
 import pytest
 
 from tests.live_server import (
-    CHROMIUM,
     QUIZ,
-    chromium,
     host_login,
     host_start_session,
-    live_server,
+    serve,
     student_join,
 )
 
@@ -31,17 +29,7 @@ CY_DELAY_S = 1.2  # Cy answers this long after Ada, so Ada scores more for the s
 
 @pytest.fixture(scope="module")
 def server():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium; `apt-get install chromium` here)")
-    with live_server() as running:
-        yield running
-
-
-@pytest.fixture
-def browser(server):
-    pytest.importorskip("playwright.sync_api")
-    with chromium() as launched:
-        yield launched
+    yield from serve()
 
 
 class Watch:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import pytest
 
 from tests.live_server import (
-    CHROMIUM,
     Server,
-    chromium,
     host_login,
-    live_server,
+    serve,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -112,17 +110,7 @@ DOM_AUDIT = """([needles, ownHtmx]) => {
 
 @pytest.fixture(scope="module")
 def server():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium; `apt-get install chromium` here)")
-    with live_server(QUIZ) as running:
-        yield running
-
-
-@pytest.fixture
-def browser(server):
-    pytest.importorskip("playwright.sync_api")
-    with chromium() as launched:
-        yield launched
+    yield from serve(QUIZ)
 
 
 class Watch:
