@@ -100,27 +100,27 @@ def _advance(session: GameSession, now: datetime) -> list:
     next_index = session.question_index + 1
     if next_index >= len(question_ids):
         return _finish(session, now)
-    question = Question.objects.select_related("quiz").get(pk=question_ids[next_index])
-    # Read once at the opening (and kept for the answers and the reveal, on this worker at least).
-    facts = question_facts(question.pk, now)
+    question_pk = question_ids[next_index]
+    # Read once at the opening: the frame below, the answers and the reveal all use this reading.
+    facts = question_facts(question_pk, now)
     try:  # the quiz may have been edited in the admin since the game started
         check_choices(list(facts.correct))
     except ValidationError as exc:
-        label = question_label(next_index + 1, question.prompt)
+        label = question_label(next_index + 1, facts.prompt)
         raise EngineError("invalid", f"{label} cannot be played: {exc.messages[0]}") from None
-    time_limit = question.effective_time_limit
-    deadline = now + timedelta(seconds=time_limit)
+    deadline = now + timedelta(seconds=facts.time_limit_s)
     updated = GameSession.objects.filter(
         pk=session.pk, state=session.state, question_index=session.question_index
     ).update(
-        state=State.QUESTION, question_index=next_index, current_question=question,
+        state=State.QUESTION, question_index=next_index, current_question_id=question_pk,
         question_opened_at=now, question_deadline=deadline, advance_at=None,
     )  # fmt: skip
     if not updated:
         return []  # another worker moved this session on first
-    payload = selectors.question_payload(
-        question, next_index, len(question_ids), time_left_ms=time_limit * 1000
-    )
+    payload = protocol.question_next(
+        question_id=question_pk, prompt=facts.prompt, options=list(facts.texts), question_num=next_index + 1,
+        total=facts.total, time_limit=facts.time_limit_s, time_left_ms=facts.time_limit_s * 1000,
+    )  # fmt: skip
     return [
         Push(session.code, ALL, payload),
         Wake(session.pk, session.code, deadline + grace(), next_index, "close"),

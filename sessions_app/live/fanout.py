@@ -27,9 +27,13 @@ def group_name(code: str, audience: str, player_id: str | None = None, fmt: str 
     return f"{name}.html" if fmt == HTML else name
 
 
-def frame(group: str, text: str, close_code: int | None = None) -> dict:
-    """The channel-layer message for a group's sockets to forward as is: finished text, maybe a close."""
-    message = {"type": "session.push", "group": group, "text": text}
+def frame(group: str, text: str | None, close_code: int | None = None, items: dict | None = None) -> dict:
+    """The channel-layer message for a group's sockets to forward as is: finished text, maybe a close.
+
+    With `items` instead of text: each socket's own text, by player id (live/hub.py deliver).
+    """
+    message = {"type": "session.push", "group": group}
+    message.update({"items": items} if items is not None else {"text": text})
     if close_code is not None:
         message["close"] = close_code
     return message
@@ -68,10 +72,7 @@ async def send_personal_html(code: str, items: dict[str, str], close_code: int |
     hands every page socket of its own the text for its player (live/hub.py)."""
     if items:
         group = group_name(code, PLAYERS, fmt=HTML)
-        message = {"type": "session.push", "group": group, "items": items}
-        if close_code is not None:
-            message["close"] = close_code
-        await group_send(group, message)
+        await group_send(group, frame(group, None, close_code, items=items))
 
 
 async def publish(

@@ -68,7 +68,8 @@ def personal_pages(code: str, frames: list[tuple[str, dict]]) -> dict[str, str]:
     """{player id: html} for the players' pages: each one's own frame, or their own row of a final
     leaderboard ("You finished #3"); nothing when no player is on a page. Runs in the database thread,
     so a reveal's 2,000 renders stay off the event loop."""
-    if not GameSession.objects.filter(code=code, players_on_pages=True).exists():
+    session = selectors.current_session(code, with_question=False)
+    if session is None or not session.players_on_pages:
         return {}
     items = {}
     for player_id, payload in frames:
