@@ -18,10 +18,11 @@ from django.utils.html import format_html
 from django.utils.text import slugify
 
 from quizzes_app.io import QuizFormatError, quiz_from_json, quiz_to_dict, quiz_to_json
-from quizzes_app.models import MAX_CHOICES, Choice, Question, Quiz, check_choices, quiz_problems
+from quizzes_app.kinds import check_question
+from quizzes_app.models import MAX_CHOICES, Choice, Question, Quiz, quiz_problems
 
 MAX_UPLOAD_BYTES = 1024 * 1024
-# check_choices' error codes: Question.clean raises them from the saved choices.
+# check_question's error codes for the choices: Question.clean raises them from the saved choices.
 CHOICE_ERROR_CODES = {"choice_count", "correct_count"}
 
 
@@ -64,7 +65,7 @@ class QuestionForm(forms.ModelForm):
 
 
 class ChoiceInlineFormSet(BaseInlineFormSet):
-    """Enforce 2 to 6 choices with exactly one correct, counting only rows that will be kept."""
+    """Enforce what the question's kind needs of its choices, counting only rows that will be kept."""
 
     def clean(self) -> None:
         super().clean()
@@ -75,7 +76,8 @@ class ChoiceInlineFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not (self.can_delete and self._should_delete_form(form))
         ]
-        check_choices(flags)
+        question = self.instance
+        check_question(question.kind, flags, question.slider)
 
 
 class ChoiceInline(admin.TabularInline):

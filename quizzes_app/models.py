@@ -1,4 +1,4 @@
-"""Quizzes as authored: a quiz has ordered questions, each with 2 to 6 ordered choices."""
+"""Quizzes as authored: ordered questions of a kind (quizzes_app/kinds.py), each with ordered choices."""
 
 from __future__ import annotations
 
@@ -7,24 +7,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-MIN_CHOICES, MAX_CHOICES = 2, 6
+from quizzes_app.images import question_image_path, validate_question_image
+from quizzes_app.kinds import MAX_CHOICES, MIN_CHOICES, Kind, Slider, check_question
+
+__all__ = ["MAX_CHOICES", "MIN_CHOICES", "Choice", "Kind", "Question", "Quiz", "quiz_problems"]
+
 MIN_TIME_LIMIT, MAX_TIME_LIMIT = 5, 240
 POINTS_CHOICES = [(0, "No points"), (1000, "Standard (1000)"), (2000, "Double (2000)")]
-
-
-def check_choices(correct_flags: list[bool]) -> None:
-    """Raise ValidationError unless there are 2 to 6 choices and exactly one is correct."""
-    count = len(correct_flags)
-    if not MIN_CHOICES <= count <= MAX_CHOICES:
-        raise ValidationError(
-            f"A question needs {MIN_CHOICES} to {MAX_CHOICES} choices; this one has {count}.",
-            code="choice_count",
-        )
-    correct = sum(1 for flag in correct_flags if flag)
-    if correct != 1:
-        raise ValidationError(
-            f"Exactly one choice must be marked correct; {correct} are.", code="correct_count"
-        )
+EXPLANATION_MAX = 1000
 
 
 PROMPT_PREVIEW_CHARS = 40
@@ -46,20 +36,20 @@ def quiz_problems(quiz_id: int) -> list[str]:
     The admin saves a question before its choices, so a quiz can be left unplayable: this is what
     the admin warns of and what refuses to start a session or a quiz.
     """
-    questions = list(
-        Question.objects.filter(quiz_id=quiz_id).order_by("order", "pk").values_list("pk", "prompt")
-    )
+    questions = list(Question.objects.filter(quiz_id=quiz_id).order_by("order", "pk"))
     flags: dict[int, list[bool]] = {}
-    for question_pk, is_correct in Choice.objects.filter(question__quiz_id=quiz_id).values_list(
-        "question_id", "is_correct"
+    for question_pk, is_correct in (
+        Choice.objects.filter(question__quiz_id=quiz_id)
+        .order_by("order", "pk")
+        .values_list("question_id", "is_correct")
     ):
         flags.setdefault(question_pk, []).append(is_correct)
     problems = []
-    for number, (question_pk, prompt) in enumerate(questions, start=1):
+    for number, question in enumerate(questions, start=1):
         try:
-            check_choices(flags.get(question_pk, []))
+            check_question(question.kind, flags.get(question.pk, []), question.slider)
         except ValidationError as exc:
-            problems.append(f"{question_label(number, prompt)}: {exc.messages[0]}")
+            problems.append(f"{question_label(number, question.prompt)}: {exc.messages[0]}")
     if not questions:
         problems.append("The quiz has no questions.")
     return problems
@@ -96,7 +86,27 @@ class Question(models.Model):
         help_text="Seconds; empty uses the quiz default.",
     )
     points = models.PositiveSmallIntegerField(choices=POINTS_CHOICES, default=1000)
-    image = models.ImageField(upload_to="questions/", blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
+    explanation = models.TextField(
+        blank=True,
+        max_length=EXPLANATION_MAX,
+        help_text="Optional; shown to everyone when the answer is revealed.",
+    )
+    image = models.ImageField(
+        upload_to=question_image_path, blank=True, validators=[validate_question_image],
+        help_text="Optional; PNG, JPEG, GIF or WebP, up to 5 MB. Shown on the big screen and on phones.",
+    )  # fmt: skip
+    image_alt = models.CharField(
+        "image description", max_length=200, blank=True, help_text="What the image shows, for screen readers."
+    )
+    # Slider questions only: the range a student picks from, the answer, and how far off still counts.
+    slider_min = models.FloatField("minimum", null=True, blank=True)
+    slider_max = models.FloatField("maximum", null=True, blank=True)
+    slider_step = models.FloatField("step", null=True, blank=True)
+    slider_correct = models.FloatField("correct value", null=True, blank=True)
+    slider_tolerance = models.FloatField(
+        "tolerance", null=True, blank=True, help_text="An answer this close to the correct value counts."
+    )
 
     class Meta:
         ordering = ["order", "pk"]
@@ -108,12 +118,23 @@ class Question(models.Model):
     def effective_time_limit(self) -> int:
         return self.time_limit or self.quiz.default_time_limit
 
+    @property
+    def slider(self) -> Slider | None:
+        if self.kind != Kind.SLIDER:
+            return None
+        return Slider(
+            min=self.slider_min, max=self.slider_max, step=self.slider_step,
+            correct=self.slider_correct, tolerance=self.slider_tolerance or 0.0,
+        )  # fmt: skip
+
     def clean(self) -> None:
         if not self.prompt.strip():
             raise ValidationError({"prompt": "The prompt cannot be empty."})
+        if self.kind == Kind.SLIDER:
+            check_question(self.kind, [], self.slider)
         # Unsaved questions get their choices checked by the admin formset or the importer.
         if self.pk:
-            check_choices(list(self.choices.values_list("is_correct", flat=True)))
+            check_question(self.kind, list(self.choices.values_list("is_correct", flat=True)), self.slider)
 
 
 class Choice(models.Model):

@@ -116,7 +116,11 @@ class Answer(models.Model):
     # PROTECT: a played question keeps its answers; results must outlive quiz edits.
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     question_index = models.IntegerField()
-    choice_idx = models.SmallIntegerField()
+    # The option tapped, for kinds answered by one tap (single, truefalse, poll); else null.
+    choice_idx = models.SmallIntegerField(null=True, blank=True)
+    # Every other kind's answer, as checked (engine/judging.py): option indices (multi; order, in the
+    # student's order), the typed text (text) or the number (slider); null for one-tap kinds.
+    response = models.JSONField(null=True, blank=True)
     received_at = models.DateTimeField()
     response_ms = models.IntegerField()
     correct = models.BooleanField()
@@ -135,7 +139,8 @@ class Answer(models.Model):
         indexes = [models.Index(fields=["session", "question_index"])]
 
     def __str__(self) -> str:
-        return f"{self.player} q{self.question_index + 1}: {self.choice_idx}"
+        given = self.choice_idx if self.response is None else self.response
+        return f"{self.player} q{self.question_index + 1}: {given}"
 
 
 class ProcessedMessage(models.Model):

@@ -11,6 +11,9 @@ from django.http import Http404
 
 from quizzes_app.models import Question, Quiz
 from sessions_app import protocol, ranking
+from sessions_app.engine import judging
+from sessions_app.engine.answers import question_facts
+from sessions_app.engine.judging import QuestionFacts
 from sessions_app.models import Answer, GameSession, Player
 
 
@@ -65,16 +68,20 @@ def question_ids(quiz_id: int) -> list[int]:
     return list(Question.objects.filter(quiz_id=quiz_id).order_by("order", "pk").values_list("pk", flat=True))
 
 
-def question_payload(question: Question, index: int, total: int, *, time_left_ms: int) -> dict:
-    """`question.next` for a question: prompt and options, never which one is right."""
+def question_payload(
+    session_pk: int, question_pk: int, facts: QuestionFacts, index: int, *, time_left_ms: int
+) -> dict:
+    """`question.next` for a question as opened: what the players are shown, never its answer."""
+    order = judging.shown(facts, session_pk, question_pk)
     return protocol.question_next(
-        question_id=question.pk,
-        prompt=question.prompt,
-        options=list(question.choices.order_by("order", "pk").values_list("text", flat=True)),
+        question_id=question_pk,
+        prompt=facts.prompt,
+        options=judging.shown_options(facts, order),
         question_num=index + 1,
-        total=total,
-        time_limit=question.effective_time_limit,
+        total=facts.total,
+        time_limit=facts.time_limit_s,
         time_left_ms=max(0, time_left_ms),
+        kind_fields=judging.question_fields(facts),
     )
 
 
@@ -92,18 +99,21 @@ def leaderboard(session: GameSession, limit: int | None = None) -> list[dict]:
     return entries(list(ranked[:limit] if limit else ranked))
 
 
-def bins(session: GameSession, index: int, n_options: int) -> list[int]:
-    counts = [0] * n_options
+def tally(session: GameSession, index: int, facts: QuestionFacts) -> judging.Tally:
+    """The answers to question `index` counted as its kind counts them (one GROUP BY query)."""
+    column = judging.tally_column(facts.kind)
     rows = (
         Answer.objects.filter(session=session, question_index=index)
         .order_by()
-        .values_list("choice_idx")
+        .values_list(column)
         .annotate(n=Count("pk"))
     )
-    for choice_idx, n in rows:
-        if 0 <= choice_idx < n_options:
-            counts[choice_idx] = n
-    return counts
+    return judging.tally(facts, list(rows))
+
+
+def current_facts(session: GameSession) -> QuestionFacts:
+    """The open (or just closed) question's facts, as it was opened."""
+    return question_facts(session.current_question_id, session.question_opened_at)
 
 
 def player_count(session: GameSession) -> int:
@@ -152,15 +162,15 @@ def host_lobby_payload(session: GameSession, now: datetime) -> dict:
 
 def histogram_payload(session: GameSession) -> dict | None:
     """Live answer counts for the open question, or None when no question is open."""
-    question = session.current_question
-    if session.state != GameSession.State.QUESTION or question is None:
+    if session.state != GameSession.State.QUESTION or session.current_question_id is None:
         return None
-    counts = bins(session, session.question_index, question.choices.count())
+    counted = tally(session, session.question_index, current_facts(session))
     return protocol.histogram(
         question_num=session.question_index + 1,
-        bins=counts,
-        answered=sum(counts),
+        bins=counted.bins,
+        answered=counted.answered,
         total=player_count(session),
+        top=counted.top,
     )
 
 
@@ -181,16 +191,21 @@ def snapshot(session: GameSession, *, player: Player | None, now: datetime) -> d
     else:
         snap["you"] = {"player_id": player.public_id, "name": player.name, "score": player.score,
                        "rank": rank_of(session, player)}  # fmt: skip
-    if session.state == GameSession.State.QUESTION and session.current_question is not None:
+    if session.state == GameSession.State.QUESTION and session.current_question_id is not None:
         left_ms = int((session.question_deadline - now).total_seconds() * 1000)
-        total = len(question_ids(session.quiz_id))
+        facts = current_facts(session)
         question = question_payload(
-            session.current_question, session.question_index, total, time_left_ms=left_ms
+            session.pk, session.current_question_id, facts, session.question_index, time_left_ms=left_ms
         )
         question.pop("type")
         if player is not None:
             mine = Answer.objects.filter(player=player, question_index=session.question_index).first()
+            question["answered"] = mine is not None
             question["answered_idx"] = mine.choice_idx if mine else None
+            if mine is not None:
+                order = judging.shown(facts, session.pk, session.current_question_id)
+                given = judging.recorded_fields(facts.kind, mine.choice_idx, mine.response, order)
+                question.update({k: v for k, v in given.items() if k != "answer_idx"})
         snap["question"] = question
         if is_host or shows_live_results(session):
             snap["histogram"] = histogram_payload(session)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from quizzes_app.models import Choice, Question, check_choices
+from quizzes_app.kinds import check_question
+from quizzes_app.models import Choice, Question
 
 
 @pytest.mark.parametrize(
@@ -19,13 +20,13 @@ from quizzes_app.models import Choice, Question, check_choices
 )
 def test_check_choices_refuses(flags, message):
     with pytest.raises(ValidationError) as excinfo:
-        check_choices(flags)
+        check_question("single", flags)
     assert excinfo.value.messages == [message]
 
 
 @pytest.mark.parametrize("flags", [[True, False], [False, False, True, False, False, False]])
 def test_check_choices_accepts(flags):
-    check_choices(flags)
+    check_question("single", flags)
 
 
 def test_full_clean_of_saved_question_checks_its_choices(host, make_quiz):

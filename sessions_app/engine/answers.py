@@ -12,7 +12,9 @@ from django.db import IntegrityError, connection, transaction
 
 from quizzes_app.models import Question
 from sessions_app import metrics, protocol
+from sessions_app.engine import judging
 from sessions_app.engine.events import EngineError, Outcome, Refresh
+from sessions_app.engine.judging import QuestionFacts
 from sessions_app.models import Answer, GameSession
 
 log = logging.getLogger(__name__)
@@ -31,20 +33,28 @@ def score_for(*, points: int, time_limit_s: int, response_ms: int) -> int:
 
 @dataclass(frozen=True)
 class AnswerAttempt:
-    """One `answer.submit` as it arrived; `now` is its own arrival, whenever it is recorded."""
+    """One `answer.submit` as it arrived; `now` is its own arrival, whenever it is recorded.
+
+    `answer` holds the answer field the message carried, e.g. {"answer_idx": 2} or {"text": "Paris"}.
+    """
 
     session_pk: int
     player_pk: int
-    answer_idx: int
+    answer: dict
     msg_id: str | None
     now: datetime
 
 
 def answer_submit(
-    *, session_pk: int, player_pk: int, answer_idx: int, msg_id: str | None, now: datetime
-) -> Outcome:
-    """Record a player's answer once; the reply says it was recorded, never whether it was right."""
-    result = answers_submit([AnswerAttempt(session_pk, player_pk, answer_idx, msg_id, now)])[0]
+    *, session_pk: int, player_pk: int, msg_id: str | None, now: datetime,
+    answer_idx: int | None = None, answer: dict | None = None,
+) -> Outcome:  # fmt: skip
+    """Record a player's answer once; the reply says it was recorded, never whether it was right.
+
+    `answer_idx=i` is short for `answer={"answer_idx": i}`.
+    """
+    answer = {"answer_idx": answer_idx} if answer is None else answer
+    result = answers_submit([AnswerAttempt(session_pk, player_pk, answer, msg_id, now)])[0]
     if isinstance(result, EngineError):
         raise result
     return result
@@ -87,7 +97,9 @@ def _record_answers(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError
         attempt = attempts[i]
         if (row.player_id, row.msg_id) in inserted:
             inserted.discard((row.player_id, row.msg_id))  # a second such row in the batch was refused
-            reply = protocol.answer_recorded(question_num=row.question_index + 1, answer_idx=row.choice_idx)
+            session = sessions[attempt.session_pk]
+            kind = question_facts(session["current_question_id"], session["question_opened_at"]).kind
+            reply = _recorded(kind, row, attempt.session_pk)
             code = sessions[attempt.session_pk]["code"]
             results[i] = Outcome(reply=reply, events=[Refresh(attempt.session_pk, code, "histogram")])
         else:
@@ -102,20 +114,21 @@ def _answer_row(attempt: AnswerAttempt, session: dict) -> Answer:
         _raise_unless_duplicate(attempt.player_pk, attempt.session_pk, attempt.msg_id, late=late)
     if attempt.now > session["question_deadline"] + grace():
         _raise_unless_duplicate(attempt.player_pk, attempt.session_pk, attempt.msg_id, late=True)
-    facts = question_facts(session["current_question_id"], session["question_opened_at"])
-    if not 0 <= attempt.answer_idx < len(facts.correct):
-        raise EngineError("invalid", f"`answer_idx` must be 0 to {len(facts.correct) - 1}.")
+    question_pk = session["current_question_id"]
+    facts = question_facts(question_pk, session["question_opened_at"])
+    given = judging.check(facts, attempt.answer, judging.shown(facts, attempt.session_pk, question_pk))
     limit = facts.time_limit_s
     response_ms = min(
         max(int((attempt.now - session["question_opened_at"]).total_seconds() * 1000), 0), limit * 1000
     )
-    correct = facts.correct[attempt.answer_idx]
-    points = score_for(points=facts.points, time_limit_s=limit, response_ms=response_ms) if correct else 0
+    points = (
+        score_for(points=facts.points, time_limit_s=limit, response_ms=response_ms) if given.correct else 0
+    )
     return Answer(
         session_id=attempt.session_pk, player_id=attempt.player_pk,
-        question_id=session["current_question_id"], question_index=session["question_index"],
-        choice_idx=attempt.answer_idx, received_at=attempt.now, response_ms=response_ms,
-        correct=correct, points=points, msg_id=attempt.msg_id or "",
+        question_id=question_pk, question_index=session["question_index"],
+        choice_idx=given.choice_idx, response=given.response, received_at=attempt.now,
+        response_ms=response_ms, correct=given.correct, points=points, msg_id=attempt.msg_id or "",
     )  # fmt: skip
 
 
@@ -146,26 +159,22 @@ def _insert_unless_conflicting(rows: list[Answer]) -> set[tuple[int, str]]:
 def _refused_answer(attempt: AnswerAttempt) -> Outcome | EngineError:
     """A retried answer gets its first acknowledgement again; any other second answer is refused."""
     prior = (
-        Answer.objects.filter(player_id=attempt.player_pk, msg_id=attempt.msg_id).first()
+        Answer.objects.filter(player_id=attempt.player_pk, msg_id=attempt.msg_id)
+        .select_related("question")
+        .first()
         if attempt.msg_id
         else None
     )
     if prior is not None:
-        reply = protocol.answer_recorded(
-            question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True
-        )
-        return Outcome(reply=reply)
+        return Outcome(reply=_recorded(prior.question.kind, prior, attempt.session_pk, duplicate=True))
     return EngineError("already_answered", "You have already answered this question.")
 
 
-@dataclass(frozen=True)
-class QuestionFacts:
-    correct: tuple[bool, ...]  # by option index
-    points: int
-    time_limit_s: int
-    prompt: str
-    texts: tuple[str, ...]  # the options, in order
-    total: int  # questions in the quiz
+def _recorded(kind: str, answer: Answer, session_pk: int, *, duplicate: bool = False) -> dict:
+    """answer.recorded for a stored (or just inserted) answer, in the shape the player sent it."""
+    order = judging.order_shuffle(session_pk, answer.question_id, len(answer.response or ()))
+    fields = judging.recorded_fields(kind, answer.choice_idx, answer.response, order)
+    return protocol.answer_recorded(question_num=answer.question_index + 1, given=fields, duplicate=duplicate)
 
 
 @functools.lru_cache(maxsize=64)
@@ -178,12 +187,17 @@ def question_facts(question_pk: int, opened_at: datetime) -> QuestionFacts:
     question = Question.objects.select_related("quiz").get(pk=question_pk)
     choices = list(question.choices.order_by("order", "pk").values_list("text", "is_correct"))
     return QuestionFacts(
+        kind=question.kind,
         correct=tuple(ok for _, ok in choices),
         points=question.points,
         time_limit_s=question.effective_time_limit,
         prompt=question.prompt,
         texts=tuple(text for text, _ in choices),
         total=Question.objects.filter(quiz_id=question.quiz_id).count(),
+        slider=question.slider,
+        explanation=question.explanation,
+        image_url=question.image.url if question.image else "",
+        image_alt=question.image_alt,
     )
 
 
@@ -214,13 +228,13 @@ def _session_for_answer(session_pk: int) -> dict:
 def _raise_unless_duplicate(player_pk: int, session_pk: int, msg_id: str | None, *, late: bool) -> None:
     """A retried answer that was already recorded gets its acknowledgement again, even after the close."""
     if msg_id:
-        prior = Answer.objects.filter(player_id=player_pk, msg_id=msg_id, session_id=session_pk).first()
+        prior = (
+            Answer.objects.filter(player_id=player_pk, msg_id=msg_id, session_id=session_pk)
+            .select_related("question")
+            .first()
+        )
         if prior is not None:
-            raise DuplicateAnswer(
-                protocol.answer_recorded(
-                    question_num=prior.question_index + 1, answer_idx=prior.choice_idx, duplicate=True
-                )
-            )
+            raise DuplicateAnswer(_recorded(prior.question.kind, prior, session_pk, duplicate=True))
     if late:
         raise EngineError("too_late", "Time is up for this question.")
     raise EngineError("wrong_state", "No question is open.")

@@ -11,8 +11,10 @@ from django.db import transaction
 from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from quizzes_app.models import Question, check_choices, question_label
+from quizzes_app.kinds import check_question
+from quizzes_app.models import Question, question_label
 from sessions_app import protocol, selectors
+from sessions_app.engine import judging
 from sessions_app.engine.answers import grace, question_facts
 from sessions_app.engine.events import ALL, PLAYER, EngineError, Outcome, Push, Refresh, Wake
 from sessions_app.engine.lobby import check_playable, host_session
@@ -104,7 +106,7 @@ def _advance(session: GameSession, now: datetime) -> list:
     # Read once at the opening: the frame below, the answers and the reveal all use this reading.
     facts = question_facts(question_pk, now)
     try:  # the quiz may have been edited in the admin since the game started
-        check_choices(list(facts.correct))
+        check_question(facts.kind, list(facts.correct), facts.slider)
     except ValidationError as exc:
         label = question_label(next_index + 1, facts.prompt)
         raise EngineError("invalid", f"{label} cannot be played: {exc.messages[0]}") from None
@@ -117,10 +119,9 @@ def _advance(session: GameSession, now: datetime) -> list:
     )  # fmt: skip
     if not updated:
         return []  # another worker moved this session on first
-    payload = protocol.question_next(
-        question_id=question_pk, prompt=facts.prompt, options=list(facts.texts), question_num=next_index + 1,
-        total=facts.total, time_limit=facts.time_limit_s, time_left_ms=facts.time_limit_s * 1000,
-    )  # fmt: skip
+    payload = selectors.question_payload(
+        session.pk, question_pk, facts, next_index, time_left_ms=facts.time_limit_s * 1000
+    )
     return [
         Push(session.code, ALL, payload),
         Wake(session.pk, session.code, deadline + grace(), next_index, "close"),
@@ -191,13 +192,14 @@ def _recompute_scores(session: GameSession, index: int) -> None:
 def _reveal(session: GameSession, index: int) -> list[Push]:
     """question.results for everyone, then each player's own answer.result with score and rank."""
     # The choices as they were scored: an edit in the admin meanwhile changes neither verdict nor reveal.
-    correct = question_facts(session.current_question_id, session.question_opened_at).correct
-    correct_idx = correct.index(True) if True in correct else None
-    bins = selectors.bins(session, index, len(correct))
+    facts = question_facts(session.current_question_id, session.question_opened_at)
+    order = judging.shown(facts, session.pk, session.current_question_id)
+    counted = selectors.tally(session, index, facts)
     ranked = list(selectors.ranked_players(session).only("public_id", "name", "score", "correct_count"))
     results = protocol.question_results(
-        question_num=index + 1, correct_idx=correct_idx, bins=bins, leaderboard=selectors.entries(ranked[:10])
-    )
+        question_num=index + 1, answer_key=judging.reveal_fields(facts, order), bins=counted.bins,
+        top=counted.top, leaderboard=selectors.entries(ranked[:10]),
+    )  # fmt: skip
     answers = {
         player_pk: (correct, points)
         for player_pk, correct, points in Answer.objects.filter(
@@ -209,7 +211,7 @@ def _reveal(session: GameSession, index: int) -> list[Push]:
         correct, points = answers.get(player.pk, (False, 0))
         payload = protocol.answer_result(
             question_num=index + 1, answered=player.pk in answers, correct=correct, points=points,
-            score=player.score, rank=rank,
+            score=player.score, rank=rank, scored=facts.scored,
         )  # fmt: skip
         pushes.append(Push(session.code, PLAYER, payload, player_id=player.public_id))
     return pushes

@@ -185,5 +185,7 @@ def _refresh_payloads(refresh: Refresh) -> list[tuple[str, dict, GameSession]]:
     payload = selectors.histogram_payload(session)
     if payload is None:
         return []
-    audiences = [HOST, PLAYERS] if selectors.shows_live_results(session) else [HOST]
-    return [(audience, payload, session) for audience in audiences]
+    frames = [(HOST, payload, session)]
+    if selectors.shows_live_results(session):
+        frames.append((PLAYERS, protocol.players_histogram(payload), session))
+    return frames

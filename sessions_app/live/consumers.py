@@ -125,7 +125,7 @@ class LiveConsumer(SocketBase):
     async def on_answer_submit(self, msg: protocol.AnswerSubmit) -> None:
         started = time.monotonic()
         attempt = engine.AnswerAttempt(
-            session_pk=self.session_pk, player_pk=self.player_pk, answer_idx=msg.answer_idx,
+            session_pk=self.session_pk, player_pk=self.player_pk, answer=msg.answer,
             msg_id=msg.msg_id, now=timezone.now(),
         )  # fmt: skip
         try:

@@ -40,6 +40,7 @@ from sessions_app.protocol.outbound import (
     leaderboard_entry,
     lobby_update,
     ping,
+    players_histogram,
     pong,
     question_next,
     question_results,
@@ -59,6 +60,7 @@ __all__ = [
     "ProtocolError", "QuizList", "QuizLoad", "QuizSave", "SessionCreate", "SessionJoin", "SessionResume",
     "answer_recorded", "answer_result", "dumps", "error", "histogram", "internal_error", "is_storable",
     "kicked", "leaderboard_entry", "lobby_update", "parse_data", "parse_form_message", "parse_message",
-    "ping", "pong", "question_next", "question_results", "quiz_finished", "quiz_list", "quiz_summary",
-    "ref_of", "session_closed", "session_created", "session_joined", "session_snapshot", "welcome",
+    "ping", "players_histogram", "pong", "question_next", "question_results", "quiz_finished", "quiz_list",
+    "quiz_summary", "ref_of", "session_closed", "session_created", "session_joined", "session_snapshot",
+    "welcome",
 ]  # fmt: skip

@@ -88,8 +88,23 @@ class Number:
     def check(self, name: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ProtocolError("invalid", f"`{name}` must be a number.")
-        if not -1e15 < value < 1e15:
+        if not -1e15 < value < 1e15:  # also refuses NaN
             raise ProtocolError("invalid", f"`{name}` is out of range.")
+        return value
+
+
+@dataclass(frozen=True)
+class IntList:
+    """A short list of integers (option indices); what they must be is the question's business."""
+
+    max_items: int = 6
+    required: bool = False
+
+    def check(self, name: str, value: Any) -> list[int]:
+        if not isinstance(value, list) or len(value) > self.max_items:
+            raise ProtocolError("invalid", f"`{name}` must be a list of at most {self.max_items} integers.")
+        for item in value:
+            Int(-MAX_INT, MAX_INT).check(name, item)
         return value
 
 
@@ -102,7 +117,7 @@ class Inbound:
 
     type: ClassVar[str]
     role: ClassVar[str] = ANYONE
-    fields: ClassVar[dict[str, Int | Str | Obj | Number]] = {}
+    fields: ClassVar[dict[str, Int | Str | Obj | Number | IntList]] = {}
     msg_id: str | None = None
 
     @property
@@ -165,10 +180,33 @@ class SessionResume(Inbound):
 
 @dataclass(frozen=True, kw_only=True)
 class AnswerSubmit(Inbound):
+    """One answer field, the one the question's kind takes (docs/PROTOCOL.md §2.1); which one that is,
+    the engine knows (engine/judging.py)."""
+
     type = "answer.submit"
     role = PLAYER
-    fields = {"answer_idx": Int(-MAX_INT, MAX_INT)}
-    answer_idx: int
+    fields = {
+        "answer_idx": Int(-MAX_INT, MAX_INT, required=False),
+        "answer_idxs": IntList(),
+        "order": IntList(),
+        "text": Str(200, required=False),
+        "value": Number(),
+    }
+    answer_idx: int | None = None
+    answer_idxs: list[int] | None = None
+    order: list[int] | None = None
+    text: str | None = None
+    value: float | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.answer) != 1:
+            names = ", ".join(f"`{name}`" for name in self.fields)
+            raise ProtocolError("invalid", f"`answer.submit` needs exactly one of {names}.", self.ref)
+
+    @property
+    def answer(self) -> dict:
+        """The answer field given, e.g. {"answer_idx": 2}."""
+        return {name: getattr(self, name) for name in self.fields if getattr(self, name) is not None}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,9 +285,23 @@ def parse_form_message(text: str) -> Inbound:
     cls = MESSAGE_TYPES.get(data.get("type")) if isinstance(data.get("type"), str) else None
     for name, check in cls.fields.items() if cls else ():
         value = data.get(name)
-        if isinstance(check, Int) and isinstance(value, str) and re.fullmatch(r"-?\d{1,10}", value):
+        if isinstance(check, Int) and _is_form_int(value):
             data[name] = int(value)
+        elif isinstance(check, IntList) and isinstance(value, str | list):
+            # A form sends one checked box as a string and several as a list.
+            items = value if isinstance(value, list) else [value]
+            if all(_is_form_int(item) for item in items):
+                data[name] = [int(item) for item in items]
+        elif isinstance(check, Number) and isinstance(value, str) and NUMBER_RE.fullmatch(value):
+            data[name] = float(value)
     return parse_data(data)
+
+
+NUMBER_RE = re.compile(r"-?\d{1,15}(\.\d{1,10})?")
+
+
+def _is_form_int(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"-?\d{1,10}", value) is not None
 
 
 def parse_data(data: dict) -> Inbound:

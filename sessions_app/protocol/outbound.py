@@ -50,19 +50,27 @@ def internal_error(ref: dict | None = None) -> Error:
 class QuestionNext(TypedDict):
     type: Literal["question.next"]
     question_id: int
+    kind: str
     prompt: str
     options: list[str]
     question_num: int
     total_questions: int
     time_limit: int
     time_left_ms: int
+    image: str | None
+    image_alt: str
+    min: NotRequired[float]  # slider
+    max: NotRequired[float]
+    step: NotRequired[float]
+    max_length: NotRequired[int]  # text
 
 
 def question_next(
     *, question_id: int, prompt: str, options: list[str], question_num: int, total: int,
-    time_limit: int, time_left_ms: int,
+    time_limit: int, time_left_ms: int, kind_fields: dict,
 ) -> QuestionNext:  # fmt: skip
-    """A question as every client sees it: never the correct index."""
+    """A question as every client sees it: never its answer. `kind_fields`: engine/judging.py
+    question_fields (kind, image, and what the kind needs to be drawn)."""
     return {
         "type": "question.next",
         "question_id": question_id,
@@ -72,7 +80,8 @@ def question_next(
         "total_questions": total,
         "time_limit": time_limit,
         "time_left_ms": time_left_ms,
-    }
+        **kind_fields,
+    }  # type: ignore[typeddict-item]
 
 
 class LobbyPlayer(TypedDict):
@@ -101,22 +110,40 @@ def lobby_update(
     return payload
 
 
+class TopAnswer(TypedDict):
+    text: str
+    count: int
+
+
 class Histogram(TypedDict):
     type: Literal["histogram"]
     question_num: int
     bins: list[int]
     answered: int
     total: int
+    top: NotRequired[list[TopAnswer]]  # text questions, host only
 
 
-def histogram(*, question_num: int, bins: list[int], answered: int, total: int) -> Histogram:
-    return {
+def histogram(
+    *, question_num: int, bins: list[int], answered: int, total: int, top: list[dict] | None = None
+) -> Histogram:
+    payload: Histogram = {
         "type": "histogram",
         "question_num": question_num,
         "bins": bins,
         "answered": answered,
         "total": total,
     }
+    if top is not None:
+        payload["top"] = [{"text": row["text"], "count": row["count"]} for row in top]
+    return payload
+
+
+def players_histogram(payload: Histogram) -> Histogram:
+    """The players' copy (with show_live_results): without typed answers, which could give it away."""
+    if "top" not in payload:
+        return payload
+    return {key: value for key, value in payload.items() if key != "top"}  # type: ignore[return-value]
 
 
 class LeaderboardEntry(TypedDict):
@@ -142,38 +169,47 @@ def leaderboard_entry(
 class QuestionResults(TypedDict):
     type: Literal["question.results"]
     question_num: int
+    kind: str
     correct_idx: int | None
     bins: list[int]
     leaderboard: list[LeaderboardEntry]
+    explanation: str | None
+    correct_idxs: NotRequired[list[int]]  # single, truefalse, multi, poll ([])
+    correct_order: NotRequired[list[int]]  # order: shown positions, first to last
+    accepted: NotRequired[list[str]]  # text
+    top: NotRequired[list[dict]]  # text: {"text", "count", "correct"}
+    correct: NotRequired[float]  # slider
+    tolerance: NotRequired[float]
 
 
 def question_results(
-    *, question_num: int, correct_idx: int | None, bins: list[int], leaderboard: list[LeaderboardEntry]
-) -> QuestionResults:
-    return {
-        "type": "question.results",
-        "question_num": question_num,
-        "correct_idx": correct_idx,
-        "bins": bins,
-        "leaderboard": leaderboard,
-    }
+    *, question_num: int, answer_key: dict, bins: list[int], leaderboard: list[LeaderboardEntry],
+    top: list[dict] | None = None,
+) -> QuestionResults:  # fmt: skip
+    """The reveal. `answer_key`: engine/judging.py reveal_fields (kind, correct_idx, explanation and
+    the kind's own answer fields)."""
+    payload = {"type": "question.results", "question_num": question_num, **answer_key, "bins": bins}
+    if top is not None:
+        payload["top"] = top
+    payload["leaderboard"] = leaderboard
+    return payload  # type: ignore[return-value]
 
 
 class AnswerRecorded(TypedDict):
     type: Literal["answer.recorded"]
     question_num: int
-    answer_idx: int
+    answer_idx: int | None
     duplicate: bool
+    answer_idxs: NotRequired[list[int]]
+    order: NotRequired[list[int]]
+    text: NotRequired[str]
+    value: NotRequired[float]
 
 
-def answer_recorded(*, question_num: int, answer_idx: int, duplicate: bool = False) -> AnswerRecorded:
-    """Acknowledges an answer; says nothing about whether it was right."""
-    return {
-        "type": "answer.recorded",
-        "question_num": question_num,
-        "answer_idx": answer_idx,
-        "duplicate": duplicate,
-    }
+def answer_recorded(*, question_num: int, given: dict, duplicate: bool = False) -> AnswerRecorded:
+    """Acknowledges an answer; says nothing about whether it was right. `given`: `answer_idx` and the
+    kind's own field, as engine/judging.py recorded_fields builds them."""
+    return {"type": "answer.recorded", "question_num": question_num, **given, "duplicate": duplicate}  # type: ignore[typeddict-item]
 
 
 class AnswerResult(TypedDict):
@@ -181,20 +217,30 @@ class AnswerResult(TypedDict):
     question_num: int
     answered: bool
     correct: bool
+    scored: bool
     points: int
     score: int
     rank: int
 
 
 def answer_result(
-    *, question_num: int, answered: bool, correct: bool, points: int, score: int, rank: int
+    *,
+    question_num: int,
+    answered: bool,
+    correct: bool,
+    points: int,
+    score: int,
+    rank: int,
+    scored: bool = True,
 ) -> AnswerResult:
-    """A player's own verdict at the reveal; `answered` tells "no answer" from a wrong one."""
+    """A player's own verdict at the reveal; `answered` tells "no answer" from a wrong one, `scored`
+    false says the question was a poll (no right or wrong)."""
     return {
         "type": "answer.result",
         "question_num": question_num,
         "answered": answered,
         "correct": correct,
+        "scored": scored,
         "points": points,
         "score": score,
         "rank": rank,

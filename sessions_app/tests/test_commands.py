@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from quizzes_app.hosts import is_host
-from quizzes_app.models import Quiz, check_choices
+from quizzes_app.kinds import check_question
+from quizzes_app.models import Quiz
 from sessions_app.models import HostToken, hash_secret
 
 
@@ -60,7 +61,7 @@ def test_seed_demo_creates_host_and_quiz(db):
     assert {2, 3, 4} <= counts
     assert [q.points for q in questions].count(2000) == 1
     for question in questions:
-        check_choices([c.is_correct for c in question.choices.all()])
+        check_question(question.kind, [c.is_correct for c in question.choices.all()], question.slider)
         question.full_clean()
 
 

@@ -178,6 +178,7 @@ def test_whole_quiz_state_transitions_and_scores(host, game):
         "question_num": 1,
         "answered": True,
         "correct": True,
+        "scored": True,
         "points": 750,
         "score": 750,
         "rank": 1,
@@ -399,7 +400,7 @@ def test_ties_break_on_answer_time_then_join_order(host, make_quiz):
 
 
 def attempt(session, player, idx, seconds, msg_id=None) -> AnswerAttempt:
-    return AnswerAttempt(session.pk, player.pk, idx, msg_id, at(seconds))
+    return AnswerAttempt(session.pk, player.pk, {"answer_idx": idx}, msg_id, at(seconds))
 
 
 def summary(result) -> tuple:

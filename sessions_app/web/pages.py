@@ -98,7 +98,7 @@ def host_view(
         if histogram and question:
             bins = histogram["bins"]
         elif question:
-            bins = selectors.bins(session, session.question_index, len(question["texts"]))
+            bins = selectors.tally(session, session.question_index, selectors.current_facts(session)).bins
         else:
             bins = []
         context["question"] = question

@@ -1,0 +1,140 @@
+"""Question kinds and what each needs to be playable: the one place the authoring rules live.
+
+The admin, the importers, `quiz_problems` and the engine's opening of a question all call
+`check_question`, so a quiz that one of them accepts, the others accept too.
+
+How each kind uses a question's choices:
+
+| kind | choices are | marked correct |
+| --- | --- | --- |
+| single, truefalse | the options | exactly one |
+| multi | the options | at least one |
+| poll | the options | none: a poll is never scored |
+| order | the items, stored in the correct order | (not used) |
+| text | the accepted answers | (not used: every one is accepted) |
+| slider | none: the slider's fields say it all | |
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+MIN_CHOICES, MAX_CHOICES = 2, 6
+TEXT_ANSWER_MAX = 80  # what a student may type, and so the longest accepted answer that can match
+MAX_SLIDER_STEPS = 10_000
+
+
+class Kind(models.TextChoices):
+    SINGLE = "single", "Single answer"
+    MULTI = "multi", "Several answers"
+    TRUEFALSE = "truefalse", "True or false"
+    POLL = "poll", "Poll (not scored)"
+    TEXT = "text", "Type the answer"
+    SLIDER = "slider", "Slider (a number)"
+    ORDER = "order", "Put in order"
+
+
+# Kinds answered by tapping one option, by its index (`answer_idx`).
+ONE_TAP = frozenset({Kind.SINGLE, Kind.TRUEFALSE, Kind.POLL})
+# Kinds whose choices are shown to the players as options (buttons, toggles or items to order).
+SHOWS_OPTIONS = frozenset({Kind.SINGLE, Kind.MULTI, Kind.TRUEFALSE, Kind.POLL, Kind.ORDER})
+TRUE_FALSE_TEXTS = ("True", "False")
+
+
+@dataclass(frozen=True)
+class Slider:
+    min: float
+    max: float
+    step: float
+    correct: float
+    tolerance: float
+
+
+def check_question(kind: str, correct_flags: list[bool], slider: Slider | None = None) -> None:
+    """Raise ValidationError unless a question of this kind with these choices can be played.
+
+    `correct_flags` are the choices' is_correct, in order; `slider` the slider's fields (slider only).
+    Codes: "choice_count", "correct_count" (the choices are at fault), "slider", "kind".
+    """
+    count, correct = len(correct_flags), sum(1 for flag in correct_flags if flag)
+    if kind not in Kind.values:
+        raise ValidationError(f"Unknown question kind {kind!r}.", code="kind")
+    if kind == Kind.SLIDER:
+        if count:
+            raise ValidationError("A slider question has no choices; remove them.", code="choice_count")
+        check_slider(slider)
+        return
+    if kind == Kind.TEXT:
+        if not 1 <= count <= MAX_CHOICES:
+            raise ValidationError(
+                f"A typed-answer question needs 1 to {MAX_CHOICES} accepted answers; this one has {count}.",
+                code="choice_count",
+            )
+        return
+    if kind == Kind.TRUEFALSE and count != 2:
+        raise ValidationError(
+            f"A true-or-false question has exactly 2 choices (True, False); this one has {count}.",
+            code="choice_count",
+        )
+    if not MIN_CHOICES <= count <= MAX_CHOICES:
+        raise ValidationError(
+            f"A question needs {MIN_CHOICES} to {MAX_CHOICES} choices; this one has {count}.",
+            code="choice_count",
+        )
+    if kind in (Kind.SINGLE, Kind.TRUEFALSE) and correct != 1:
+        raise ValidationError(
+            f"Exactly one choice must be marked correct; {correct} are.", code="correct_count"
+        )
+    if kind == Kind.MULTI and correct < 1:
+        raise ValidationError("At least one choice must be marked correct; none is.", code="correct_count")
+    if kind == Kind.POLL and correct:
+        raise ValidationError(
+            f"A poll has no correct answer; unmark the {correct} marked correct.", code="correct_count"
+        )
+
+
+def check_slider(slider: Slider | None) -> None:
+    """min < max, a step that fits, the correct value in range and a tolerance of 0 or more."""
+    if slider is None or any(
+        value is None or not math.isfinite(value)
+        for value in (slider.min, slider.max, slider.step, slider.correct, slider.tolerance)
+    ):
+        raise ValidationError(
+            "A slider question needs its minimum, maximum, step, correct value and tolerance.", code="slider"
+        )
+    if not slider.min < slider.max:
+        raise ValidationError("The slider's minimum must be less than its maximum.", code="slider")
+    if not 0 < slider.step <= slider.max - slider.min:
+        raise ValidationError("The slider's step must be more than 0 and at most max - min.", code="slider")
+    if (slider.max - slider.min) / slider.step > MAX_SLIDER_STEPS:
+        raise ValidationError(f"The slider has more than {MAX_SLIDER_STEPS} steps.", code="slider")
+    if not slider.min <= slider.correct <= slider.max:
+        raise ValidationError(
+            "The slider's correct value must be between its minimum and maximum.", code="slider"
+        )
+    if slider.tolerance < 0:
+        raise ValidationError("The slider's tolerance cannot be negative.", code="slider")
+
+
+def normalise_text(text: str) -> str:
+    """What a typed answer is compared by: case, accents, surrounding and repeated spaces ignored."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.split())
+
+
+def tidy_text(text: str) -> str:
+    """A typed answer as it is kept and shown: surrounding and repeated spaces removed."""
+    return " ".join(text.split())
+
+
+def format_number(value: float | None) -> str:
+    """3.0 -> '3', 2.50 -> '2.5': numbers as a teacher wrote them."""
+    if value is None:
+        return ""
+    return f"{value:.10g}"
