@@ -19,7 +19,29 @@ from dataclasses import dataclass, field
 
 import websockets
 
-Chooser = Callable[[dict], int | None]  # question.next payload -> answer index, or None to skip
+# question.next payload -> the answer's field, e.g. {"answer_idx": 2} (an int i is short for that), or None
+Chooser = Callable[[dict], dict | int | None]
+ANSWER_FIELDS = ("answer_idx", "answer_idxs", "order", "text", "value")
+
+
+def random_answer(question: dict) -> dict:
+    """Any answer of the right shape for the question's kind (PROTOCOL.md §2.1)."""
+    kind, options = question.get("kind", "single"), question["options"]
+    if kind == "multi":
+        return {"answer_idxs": sorted(random.sample(range(len(options)), random.randint(1, len(options))))}
+    if kind == "order":
+        return {"order": random.sample(range(len(options)), len(options))}
+    if kind == "text":
+        return {"text": random.choice(["Paris", "I don't know", "42"])}
+    if kind == "slider":
+        steps = round((question["max"] - question["min"]) / question["step"])
+        return {"value": question["min"] + random.randint(0, steps) * question["step"]}
+    return {"answer_idx": random.randrange(len(options))}
+
+
+def recorded(message: dict):
+    """What an answer.recorded (or a snapshot's question) says this player answered."""
+    return next((message[name] for name in ANSWER_FIELDS if message.get(name) is not None), None)
 
 
 @dataclass
@@ -27,11 +49,11 @@ class Bot:
     urls: list[str]
     code: str
     name: str
-    choose: Chooser = lambda question: random.randrange(len(question["options"]))
+    choose: Chooser = random_answer
     answer_delay: float = 0.0
     player_id: str | None = None
     rejoin_token: str | None = None
-    acknowledged: dict[int, int] = field(default_factory=dict)  # question_num -> answer_idx
+    acknowledged: dict[int, object] = field(default_factory=dict)  # question_num -> what was recorded
     results: dict[int, dict] = field(default_factory=dict)  # question_num -> answer.result
     final: list[dict] | None = None
     reconnects: int = 0
@@ -67,8 +89,10 @@ class Bot:
             )
             snapshot = await _expect(ws, "session.snapshot")
             question = snapshot.get("question")
-            if question and question.get("answered_idx") is not None:
-                self.acknowledged[question["question_num"]] = question["answered_idx"]
+            if question and question.get("answered"):
+                self.acknowledged[question["question_num"]] = recorded(
+                    {**question, "answer_idx": question["answered_idx"]}
+                )
             elif question:
                 asyncio.get_running_loop().create_task(
                     self._answer(ws, {**question, "type": "question.next"})
@@ -94,7 +118,7 @@ class Bot:
             if kind == "question.next":
                 asyncio.get_running_loop().create_task(self._answer(ws, message))
             elif kind == "answer.recorded":
-                self.acknowledged[message["question_num"]] = message["answer_idx"]
+                self.acknowledged[message["question_num"]] = recorded(message)
             elif kind == "answer.result":
                 self.results[message["question_num"]] = message
             elif kind == "ping":
@@ -110,10 +134,11 @@ class Bot:
         choice = self.choose(question)
         if choice is None or question["question_num"] in self.acknowledged:
             return
+        answer = {"answer_idx": choice} if isinstance(choice, int) else choice
         await asyncio.sleep(self.answer_delay)
         msg_id = f"{self.name}-q{question['question_num']}"  # the same id on a retry: counted once
         with contextlib.suppress(websockets.ConnectionClosed):
-            await ws.send(json.dumps({"type": "answer.submit", "answer_idx": choice, "msg_id": msg_id}))
+            await ws.send(json.dumps({"type": "answer.submit", **answer, "msg_id": msg_id}))
 
 
 async def _expect(ws, kind: str, timeout: float = 10) -> dict:
@@ -134,7 +159,9 @@ def main() -> None:
     )
     parser.add_argument("--code", required=True, help="the 6-digit Game PIN")
     parser.add_argument("--name", default=f"bot-{uuid.uuid4().hex[:6]}")
-    parser.add_argument("--answer", default="random", help="'random' or a fixed option index")
+    parser.add_argument(
+        "--answer", default="random", help="'random' (any kind) or a fixed option index (one-tap kinds)"
+    )
     args = parser.parse_args()
     choose = None if args.answer == "random" else (lambda q, i=int(args.answer): i)
     bot = Bot(urls=args.url, code=args.code, name=args.name, **({"choose": choose} if choose else {}))

@@ -14,6 +14,8 @@ Fixtures for building test data
     host           The default host, "host_a".
     make_quiz      make_quiz(owner, [("prompt", ["a", "b"], correct_idx), ...], title=..., **question_kw)
                    -> a saved Quiz with its questions and choices (two capitals questions by default).
+    every_kind_quiz  every_kind_quiz(owner) -> a Quiz with one question of each kind, in the order of
+                   EVERY_KIND (its docstring says each question and its answer).
     connect        async; `await connect(query="", headers=None)` -> a protocol client over
                    knewit.asgi.application (sessions_app.tests.wsclient.Client). At the end of the
                    test it closes every client it opened and stops this event loop's live state.
@@ -96,6 +98,45 @@ def make_quiz(db):
             Choice.objects.bulk_create(
                 Choice(question=question, order=i, text=text, is_correct=i == correct_idx)
                 for i, text in enumerate(options)
+            )
+        return quiz
+
+    return make
+
+
+EVERY_KIND = ("single", "multi", "truefalse", "poll", "text", "slider", "order")
+
+
+@pytest.fixture
+def every_kind_quiz(db):
+    """A quiz with one question of each kind, 20 s each, in EVERY_KIND order:
+
+    single "Largest planet?" Mars / Jupiter* / Venus; multi "Rocky planets?" Mars* / Jupiter / Venus* /
+    Saturn; truefalse "The Sun is a star." True*; poll "Favourite planet?" Mars / Saturn / Earth;
+    text "Closest star to Earth?" accepted "The Sun" and "Sun"; slider "How many planets?" 0..20 step 1,
+    correct 8, tolerance 0; order "Closest to the Sun first" Mercury, Venus, Earth, Mars.
+    """
+    from quizzes_app.models import Choice, Question, Quiz
+
+    def make(owner, title: str = "Every kind"):
+        quiz = Quiz.objects.create(title=title, owner=owner, default_time_limit=20)
+        specs = [
+            ("single", "Largest planet?", [("Mars", False), ("Jupiter", True), ("Venus", False)], {}),
+            ("multi", "Rocky planets?",
+             [("Mars", True), ("Jupiter", False), ("Venus", True), ("Saturn", False)], {}),
+            ("truefalse", "The Sun is a star.", [("True", True), ("False", False)], {}),
+            ("poll", "Favourite planet?", [("Mars", False), ("Saturn", False), ("Earth", False)], {}),
+            ("text", "Closest star to Earth?", [("The Sun", True), ("Sun", True)], {}),
+            ("slider", "How many planets?", [], {"slider_min": 0, "slider_max": 20, "slider_step": 1,
+                                                  "slider_correct": 8, "slider_tolerance": 0}),
+            ("order", "Closest to the Sun first",
+             [(t, False) for t in ("Mercury", "Venus", "Earth", "Mars")], {}),
+        ]  # fmt: skip
+        for order, (kind, prompt, choices, extra) in enumerate(specs):
+            question = Question.objects.create(quiz=quiz, order=order, kind=kind, prompt=prompt, **extra)
+            Choice.objects.bulk_create(
+                Choice(question=question, order=i, text=text, is_correct=ok)
+                for i, (text, ok) in enumerate(choices)
             )
         return quiz
 

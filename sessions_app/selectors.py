@@ -203,8 +203,10 @@ def snapshot(session: GameSession, *, player: Player | None, now: datetime) -> d
             question["answered"] = mine is not None
             question["answered_idx"] = mine.choice_idx if mine else None
             if mine is not None:
-                order = judging.shown(facts, session.pk, session.current_question_id)
-                given = judging.recorded_fields(facts.kind, mine.choice_idx, mine.response, order)
+                given = judging.recorded_fields(
+                    facts.kind, mine.choice_idx, mine.response,
+                    session_pk=session.pk, question_pk=session.current_question_id,
+                )  # fmt: skip
                 question.update({k: v for k, v in given.items() if k != "answer_idx"})
         snap["question"] = question
         if is_host or shows_live_results(session):

@@ -172,8 +172,9 @@ def _refused_answer(attempt: AnswerAttempt) -> Outcome | EngineError:
 
 def _recorded(kind: str, answer: Answer, session_pk: int, *, duplicate: bool = False) -> dict:
     """answer.recorded for a stored (or just inserted) answer, in the shape the player sent it."""
-    order = judging.order_shuffle(session_pk, answer.question_id, len(answer.response or ()))
-    fields = judging.recorded_fields(kind, answer.choice_idx, answer.response, order)
+    fields = judging.recorded_fields(
+        kind, answer.choice_idx, answer.response, session_pk=session_pk, question_pk=answer.question_id
+    )
     return protocol.answer_recorded(question_num=answer.question_index + 1, given=fields, duplicate=duplicate)
 
 

@@ -11,7 +11,7 @@ import math
 import random
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizzes_app.kinds import (
     ONE_TAP,
@@ -24,6 +24,9 @@ from quizzes_app.kinds import (
 )
 from quizzes_app.kinds import tidy_text as tidy
 from sessions_app.engine.events import EngineError
+
+if TYPE_CHECKING:
+    from quizzes_app.models import Choice, Question
 
 SLIDER_BINS = 10  # at most; fewer when the slider has fewer values
 TOP_ANSWERS = 8  # typed answers shown, most frequent first
@@ -54,6 +57,27 @@ class QuestionFacts:
     @property
     def scored(self) -> bool:
         return self.kind != Kind.POLL
+
+
+def facts_of(question: Question, choices: list[Choice], *, total: int = 0) -> QuestionFacts:
+    """A saved question's facts from the question and its choices (in order), read no further.
+
+    For reads that already hold both, like the report over a finished session; a live question is
+    judged by the facts it opened with (engine/answers.py question_facts) instead.
+    """
+    return QuestionFacts(
+        kind=question.kind,
+        correct=tuple(c.is_correct for c in choices),
+        points=question.points,
+        time_limit_s=question.effective_time_limit,
+        prompt=question.prompt,
+        texts=tuple(c.text for c in choices),
+        total=total,
+        slider=question.slider,
+        explanation=question.explanation,
+        image_url=question.image.url if question.image else "",
+        image_alt=question.image_alt,
+    )
 
 
 @dataclass(frozen=True)
@@ -168,13 +192,16 @@ def _check_indices(value: Any, n: int, name: str) -> list[int]:
     return list(value)
 
 
-def recorded_fields(kind: str, choice_idx: int | None, response: Any, order: tuple[int, ...]) -> dict:
+def recorded_fields(
+    kind: str, choice_idx: int | None, response: Any, *, session_pk: int, question_pk: int
+) -> dict:
     """What answer.recorded (and a player's snapshot) says was recorded: `answer_idx` (null unless a
     one-tap kind), plus the kind's own field as the player sent it (for order: shown positions)."""
     fields: dict = {"answer_idx": choice_idx}
     if kind in ONE_TAP or response is None:
         return fields
     if kind == Kind.ORDER:
+        order = order_shuffle(session_pk, question_pk, len(response))
         response = [order.index(i) for i in response]
     fields[ANSWER_FIELD[kind]] = response
     return fields
@@ -234,6 +261,16 @@ def slider_bin(slider: Slider, value: float, n: int) -> int:
     if n == round((slider.max - slider.min) / slider.step) + 1:  # one part per value
         return min(n - 1, max(0, round((value - slider.min) / slider.step)))
     return min(n - 1, max(0, math.floor((value - slider.min) / (slider.max - slider.min) * n)))
+
+
+def slider_bin_label(slider: Slider, i: int, n: int) -> str:
+    """What part i of n (slider_bin) covers, for people: '8' when one value each, else '8 to 10'
+    (the upper end belongs to the next part, except in the last)."""
+    if n == round((slider.max - slider.min) / slider.step) + 1:
+        return format_number(slider.min + i * slider.step)
+    width = (slider.max - slider.min) / n
+    low, high = slider.min + i * width, slider.max if i == n - 1 else slider.min + (i + 1) * width
+    return f"{format_number(low)} to {format_number(high)}"
 
 
 def _top_answers(facts: QuestionFacts, groups: list[tuple[Any, int]], answered: int) -> Tally:
