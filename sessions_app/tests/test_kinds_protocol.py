@@ -13,7 +13,7 @@ from knewit.testing import EVERY_KIND
 from sessions_app.models import Answer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
-from knewit_client import random_answer  # noqa: E402
+from knewit_client import random_answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
