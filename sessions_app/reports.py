@@ -5,15 +5,42 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Case, Count, F, FloatField, IntegerField, OuterRef, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Cast, Coalesce
 
-from quizzes_app.models import Choice, Question
+from quizzes_app.kinds import Kind
+from quizzes_app.models import Question
 from sessions_app import ranking
+from sessions_app.engine import judging
+from sessions_app.engine.judging import QuestionFacts
 from sessions_app.models import Answer, GameSession, Player
 
 RIGHT, WRONG, NONE = "right", "wrong", "none"
+# A poll answer is neither right nor wrong: it was a vote.
+VOTED = "voted"
+
+# What a distribution row marked correct means, by kind (said in words, not by colour alone).
+CORRECT_MARK = {
+    Kind.SINGLE: "correct answer",
+    Kind.TRUEFALSE: "correct answer",
+    Kind.MULTI: "correct answer",
+    Kind.TEXT: "accepted answer",
+    Kind.SLIDER: "the correct value is in this range",
+    Kind.ORDER: "correct",
+}
+# What a question's distribution counts, by kind.
+DISTRIBUTION_LABEL = {
+    Kind.SINGLE: "Answers per option",
+    Kind.TRUEFALSE: "Answers per option",
+    Kind.POLL: "Votes per option",
+    Kind.MULTI: "How many picked each option (players could pick several)",
+    Kind.TEXT: "Most typed answers (alike spellings counted together)",
+    Kind.SLIDER: "Answers over the range",
+    Kind.ORDER: "Answers in the right order",
+}
+ORDER_ROWS = ("In the right order", "In another order")
 
 
 def format_ms(ms: int | None) -> str:
@@ -31,6 +58,9 @@ def _percent(part: int, whole: int) -> float:
 
 @dataclass
 class OptionStat:
+    """One row of a question's distribution: an option, a typed answer, a part of a slider's range,
+    or (order) right or not."""
+
     index: int
     text: str
     count: int
@@ -43,34 +73,63 @@ class QuestionStat:
     index: int  # 0-based, as in Answer.question_index
     number: int
     prompt: str
+    kind: str
     options: list[OptionStat]
-    correct_index: int | None
-    correct_text: str
+    correct_index: int | None  # single and truefalse only
+    correct_text: str  # the answer key in words; empty for a poll
     answered_count: int
-    correct_count: int
-    percent_correct: float  # of the players, so silence counts against the question
+    correct_count: int | None  # None for a poll
+    percent_correct: float | None  # of the players, so silence counts against it; None for a poll
     median_ms: int | None
     played: bool
+    other_count: int = 0  # text: answers beyond the most typed ones listed
 
     @property
     def median_label(self) -> str:
         return format_ms(self.median_ms)
+
+    @property
+    def scored(self) -> bool:
+        return self.kind != Kind.POLL
+
+    @property
+    def kind_label(self) -> str:
+        return Kind(self.kind).label if self.kind in Kind.values else self.kind
+
+    @property
+    def distribution_label(self) -> str:
+        return DISTRIBUTION_LABEL.get(self.kind, "Answers")
+
+    @property
+    def correct_mark(self) -> str:
+        return CORRECT_MARK.get(self.kind, "correct answer")
+
+    @property
+    def tells_difficulty(self) -> bool:
+        """Whether its percent correct says how hard it was: reached, and not a poll."""
+        return self.played and self.scored
 
 
 @dataclass
 class PlayerAnswer:
     number: int
     prompt: str
-    choice_idx: int | None
-    choice_text: str
+    kind: str
+    choice_idx: int | None  # one-tap kinds
+    response: Any  # the other kinds, as stored (Answer.response)
+    answer_text: str  # the answer in words (judging.readable)
     correct_text: str
-    outcome: str  # RIGHT, WRONG or NONE
+    outcome: str  # RIGHT, WRONG, VOTED (a poll) or NONE
     response_ms: int | None
     points: int | None
 
     @property
     def time_label(self) -> str:
         return format_ms(self.response_ms)
+
+    @property
+    def scored(self) -> bool:
+        return self.kind != Kind.POLL
 
 
 @dataclass
@@ -81,8 +140,8 @@ class PlayerRow:
     joined_at: datetime
     score: int
     correct_count: int
-    accuracy: float  # of the questions played
-    median_ms: int | None
+    accuracy: float  # of the scored questions played
+    median_ms: int | None  # of the answers to scored questions
     total_ms: int
     answers: list[PlayerAnswer]
     rank: int = 0
@@ -104,25 +163,32 @@ class SessionReport:
     players: list[PlayerRow]  # by score
     accuracy_ranking: list[PlayerRow] = field(default_factory=list)
 
+    @property
+    def has_polls(self) -> bool:
+        return any(not q.scored for q in self.questions)
+
     def player(self, public_id: str) -> PlayerRow | None:
         """The row of the player with this public id, if they are in the report."""
         return next((row for row in self.players if row.public_id == public_id), None)
 
 
-def _questions(session: GameSession) -> list[tuple[Question, list[Choice]]]:
-    """The quiz's questions in play order, each with its choices in order (two queries)."""
+def _questions(session: GameSession) -> list[tuple[Question, QuestionFacts]]:
+    """The quiz's questions in play order, each with its facts (two queries)."""
     if session.quiz_id is None:
         return []
-    questions = (
-        Question.objects.filter(quiz_id=session.quiz_id).select_related("quiz").order_by("order", "pk")
+    questions = list(
+        Question.objects.filter(quiz_id=session.quiz_id)
+        .select_related("quiz")
+        .order_by("order", "pk")
+        .prefetch_related("choices")
     )
-    return [(q, list(q.choices.all())) for q in questions.prefetch_related("choices")]
+    return [(q, judging.facts_of(q, list(q.choices.all()), total=len(questions))) for q in questions]
 
 
 def _answers_by_player(session: GameSession, player_ids: set[int]) -> dict[int, dict[int, tuple]]:
-    """{player pk: {question pk: (choice_idx, response_ms, correct, points)}} in one query."""
+    """{player pk: {question pk: (choice_idx, response, response_ms, correct, points)}} in one query."""
     rows = Answer.objects.filter(session=session).values_list(
-        "player_id", "question_id", "choice_idx", "response_ms", "correct", "points"
+        "player_id", "question_id", "choice_idx", "response", "response_ms", "correct", "points"
     )
     by_player: dict[int, dict[int, tuple]] = {pk: {} for pk in player_ids}
     for player_id, question_id, *rest in rows:
@@ -132,31 +198,55 @@ def _answers_by_player(session: GameSession, player_ids: set[int]) -> dict[int, 
     return by_player
 
 
+def _answer_key(facts: QuestionFacts) -> str:
+    if facts.kind == Kind.SLIDER and not _slider_complete(facts):
+        return ""
+    return judging.answer_key_text(facts)
+
+
+def _slider_complete(facts: QuestionFacts) -> bool:
+    # A question edited into a slider after it was played may lack the slider's fields.
+    slider = facts.slider
+    return slider is not None and None not in (slider.min, slider.max, slider.step, slider.correct)
+
+
 def _player_row(
     player: Player,
-    questions: list[tuple[Question, list[Choice]]],
+    questions: list[tuple[Question, QuestionFacts]],
     given: dict[int, tuple],
     played: list[bool],
 ) -> PlayerRow:
     answers = []
-    for number, (question, choices) in enumerate(questions, start=1):
-        correct_text = next((c.text for c in choices if c.is_correct), "")
+    for number, (question, facts) in enumerate(questions, start=1):
+        choice_idx, response, response_ms, correct, points = given.get(question.pk, (None,) * 5)
         if question.pk not in given:
-            answers.append(PlayerAnswer(number, question.prompt, None, "", correct_text, NONE, None, None))
-            continue
-        choice_idx, response_ms, correct, points = given[question.pk]
-        text = choices[choice_idx].text if 0 <= choice_idx < len(choices) else ""
-        outcome = RIGHT if correct else WRONG
+            outcome = NONE
+        elif not facts.scored:
+            outcome = VOTED
+        else:
+            outcome = RIGHT if correct else WRONG
         answers.append(
             PlayerAnswer(
-                number, question.prompt, choice_idx, text, correct_text, outcome, response_ms, points
+                number=number,
+                prompt=question.prompt,
+                kind=facts.kind,
+                choice_idx=choice_idx,
+                response=response,
+                answer_text=judging.readable(facts.kind, facts.texts, choice_idx, response),
+                correct_text=_answer_key(facts),
+                outcome=outcome,
+                response_ms=response_ms,
+                points=points,
             )
         )
     answered = [a for a in answers if a.outcome != NONE]
     correct_count = sum(1 for a in answered if a.outcome == RIGHT)
+    # A poll has no right answer, so it counts in neither accuracy nor the time it took to be right;
+    # the tie-break time below is the ranking rule's, which counts every question played.
+    scored_played = sum(1 for (_, facts), p in zip(questions, played, strict=True) if p and facts.scored)
     times = [
-        (a.response_ms, q.effective_time_limit * 1000)
-        for a, (q, _), p in zip(answers, questions, played, strict=True)
+        (a.response_ms, facts.time_limit_s * 1000)
+        for a, (_, facts), p in zip(answers, questions, played, strict=True)
         if p
     ]
     return PlayerRow(
@@ -166,35 +256,70 @@ def _player_row(
         joined_at=player.joined_at,
         score=sum(a.points for a in answered),
         correct_count=correct_count,
-        accuracy=_percent(correct_count, sum(played)),
-        median_ms=_median([a.response_ms for a in answered]),
+        accuracy=_percent(correct_count, scored_played),
+        median_ms=_median([a.response_ms for a in answered if a.scored]),
         total_ms=ranking.total_answer_ms([ms for ms, _ in times], [limit for _, limit in times]),
         answers=answers,
     )
 
 
+def _tally_value(column: str, answer: PlayerAnswer) -> Any:
+    """An answer's value in judging.tally_column(kind), as the live tally groups it in SQL."""
+    if column == "choice_idx":
+        return answer.choice_idx
+    if column == "correct":
+        return answer.outcome == RIGHT
+    return answer.response
+
+
+def _distribution(facts: QuestionFacts, given: list[PlayerAnswer]) -> tuple[list[OptionStat], int]:
+    """The rows of a question's distribution, and (text) how many answers the rows leave out."""
+    if facts.kind == Kind.SLIDER and not _slider_complete(facts):
+        return [], 0
+    column = judging.tally_column(facts.kind)
+    counted = judging.tally(facts, [(_tally_value(column, a), 1) for a in given])
+    n = len(given)
+
+    def row(i: int, text: str, is_correct: bool) -> OptionStat:
+        return OptionStat(i, text, counted.bins[i], _percent(counted.bins[i], n), is_correct)
+
+    if facts.kind == Kind.TEXT:
+        rows = [row(i, top["text"], top["correct"]) for i, top in enumerate(counted.top)]
+        return rows, n - sum(counted.bins)
+    if facts.kind == Kind.ORDER:
+        return [row(0, ORDER_ROWS[0], True), row(1, ORDER_ROWS[1], False)], 0
+    if facts.kind == Kind.SLIDER:
+        labels = judging.slider_bin_labels(facts.slider)
+        right = judging.slider_bin(facts.slider, facts.slider.correct, len(labels))
+        return [row(i, label, i == right) for i, label in enumerate(labels)], 0
+    return [row(i, text, ok) for i, (text, ok) in enumerate(zip(facts.texts, facts.correct, strict=True))], 0
+
+
 def _question_stat(
-    index: int, question: Question, choices: list[Choice], rows: list[PlayerRow], played: bool
+    index: int, question: Question, facts: QuestionFacts, rows: list[PlayerRow], played: bool
 ) -> QuestionStat:
     given = [row.answers[index] for row in rows if row.answers[index].outcome != NONE]
-    counts = [sum(1 for a in given if a.choice_idx == i) for i in range(len(choices))]
-    correct_index = next((i for i, c in enumerate(choices) if c.is_correct), None)
-    correct_count = sum(1 for a in given if a.outcome == RIGHT)
+    options, other_count = _distribution(facts, given)
+    correct_index = (
+        next((i for i, ok in enumerate(facts.correct) if ok), None)
+        if facts.kind in (Kind.SINGLE, Kind.TRUEFALSE)
+        else None
+    )
+    correct_count = sum(1 for a in given if a.outcome == RIGHT) if facts.scored else None
     return QuestionStat(
         index=index,
         number=index + 1,
         prompt=question.prompt,
-        options=[
-            OptionStat(i, c.text, counts[i], _percent(counts[i], len(given)), c.is_correct)
-            for i, c in enumerate(choices)
-        ],
+        kind=facts.kind,
+        options=options,
         correct_index=correct_index,
-        correct_text=choices[correct_index].text if correct_index is not None else "",
+        correct_text=_answer_key(facts),
         answered_count=len(given),
         correct_count=correct_count,
-        percent_correct=_percent(correct_count, len(rows)),
+        percent_correct=None if correct_count is None else _percent(correct_count, len(rows)),
         median_ms=_median([a.response_ms for a in given]),
         played=played,
+        other_count=other_count,
     )
 
 
@@ -207,7 +332,7 @@ def session_report(session: GameSession) -> SessionReport:
     answered_questions = {qid for answers in given.values() for qid in answers}
     played = [i <= session.question_index or q.pk in answered_questions for i, (q, _) in enumerate(questions)]
     rows = [_player_row(p, questions, given[p.pk], played) for p in players]
-    stats = [_question_stat(i, q, choices, rows, played[i]) for i, (q, choices) in enumerate(questions)]
+    stats = [_question_stat(i, q, facts, rows, played[i]) for i, (q, facts) in enumerate(questions)]
 
     by_score = sorted(
         rows,

@@ -263,14 +263,27 @@ def slider_bin(slider: Slider, value: float, n: int) -> int:
     return min(n - 1, max(0, math.floor((value - slider.min) / (slider.max - slider.min) * n)))
 
 
-def slider_bin_label(slider: Slider, i: int, n: int) -> str:
-    """What part i of n (slider_bin) covers, for people: '8' when one value each, else '8 to 10'
-    (the upper end belongs to the next part, except in the last)."""
-    if n == round((slider.max - slider.min) / slider.step) + 1:
-        return format_number(slider.min + i * slider.step)
+@functools.lru_cache(maxsize=64)
+def slider_bin_labels(slider: Slider) -> tuple[str, ...]:
+    """Each of the slider_bins parts named for people by the values a student can pick in it
+    ('8', or '8\u20139' when several), or by its span where no step falls in it."""
+    n = slider_bins(slider)
+    low: list[float | None] = [None] * n
+    high: list[float | None] = [None] * n
+    for k in range(round((slider.max - slider.min) / slider.step) + 1):
+        value = slider.min + k * slider.step
+        if value > slider.max + _slack(slider):  # a step that does not divide the range
+            break
+        part = slider_bin(slider, value, n)
+        low[part] = value if low[part] is None else low[part]
+        high[part] = value
     width = (slider.max - slider.min) / n
-    low, high = slider.min + i * width, slider.max if i == n - 1 else slider.min + (i + 1) * width
-    return f"{format_number(low)} to {format_number(high)}"
+    labels = []
+    for i in range(n):
+        first = format_number(slider.min + i * width if low[i] is None else low[i])
+        last = format_number(slider.min + (i + 1) * width if high[i] is None else high[i])
+        labels.append(first if first == last else f"{first}\u2013{last}")
+    return tuple(labels)
 
 
 def _top_answers(facts: QuestionFacts, groups: list[tuple[Any, int]], answered: int) -> Tally:

@@ -13,8 +13,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions_app import engine, selectors
+from sessions_app.engine import judging
 from sessions_app.models import Answer, GameSession, Player
-from sessions_app.reports import NONE, RIGHT, WRONG, past_sessions_for, session_report
+from sessions_app.reports import (
+    NONE,
+    RIGHT,
+    VOTED,
+    WRONG,
+    PlayerAnswer,
+    _distribution,
+    past_sessions_for,
+    session_report,
+)
 from sessions_app.selectors import session_for_host
 from sessions_app.web.results_views import csv_cell
 
@@ -167,10 +178,10 @@ def test_report_accuracy_ranking(played):
 def test_report_answers_per_player_include_none(played):
     ann = session_report(played).player("p1")
     assert [a.outcome for a in ann.answers] == [RIGHT, RIGHT, NONE]
-    assert [a.choice_text for a in ann.answers] == ["Paris", "Rome", ""]
+    assert [a.answer_text for a in ann.answers] == ["Paris", "Rome", ""]
     assert ann.answers[2].response_ms is None and ann.answers[2].points is None
     bob = session_report(played).player("p2")
-    assert (bob.answers[0].outcome, bob.answers[0].choice_text, bob.answers[0].points) == (WRONG, "Rome", 0)
+    assert (bob.answers[0].outcome, bob.answers[0].answer_text, bob.answers[0].points) == (WRONG, "Rome", 0)
 
 
 def test_report_questions_not_reached(host, make_quiz):
@@ -305,12 +316,33 @@ def test_answers_csv(client, host, played):
         "correct",
         "response_ms",
         "points",
+        "kind",
+        "correct_answer",
+        "outcome",
+        "question_percent_correct",
     ]
     assert len(body) == 4 * 3
-    assert body[3] == ["123456", "Geography", "1", "Capital of France?", "ann", "Paris", "yes", "2000", "900"]
-    assert body[5] == ["123456", "Geography", "3", "2 + 2?", "ann", "", "", "", ""]
+    assert body[3] == [
+        "123456", "Geography", "1", "Capital of France?", "ann", "Paris", "yes", "2000", "900",
+        "single", "Paris", "right", "75.0",
+    ]  # fmt: skip
+    assert body[5] == [
+        "123456",
+        "Geography",
+        "3",
+        "2 + 2?",
+        "ann",
+        "",
+        "",
+        "",
+        "",
+        "single",
+        "4",
+        "none",
+        "50.0",
+    ]
     bob_q1 = next(r for r in body if r[4] == "bob" and r[2] == "1")
-    assert bob_q1[5:] == ["Rome", "no", "1000", "0"]
+    assert bob_q1[5:] == ["Rome", "no", "1000", "0", "single", "Paris", "wrong", "75.0"]
 
 
 def test_csv_is_utf8_and_neutralises_formulas(client, host, make_quiz):
@@ -458,3 +490,289 @@ def test_report_of_300_players_and_10_questions(host, make_quiz, django_assert_m
     assert sum(q.answered_count for q in report.questions) == 3000
     assert all(len(p.answers) == 10 for p in report.players)
     assert [p.rank for p in report.players] == list(range(1, 301))
+
+
+# Every question kind, played through the engine on a fixed clock (knewit.testing's every_kind_quiz)
+
+T0 = timezone.now().replace(microsecond=0)
+# By question: what each player answered, `seconds` after the question opened (None: no answer).
+# single Jupiter*; multi Mars* Venus*; truefalse True*; poll; text "The Sun"/"Sun"; slider 8; order.
+KIND_ANSWERS = {
+    "Ada": (2, [{"answer_idx": 1}, {"answer_idxs": [2, 0]}, {"answer_idx": 0}, {"answer_idx": 1},
+                {"text": "the sun"}, {"value": 8}, {"placed": [0, 1, 2, 3]}]),
+    "Bo": (4, [{"answer_idx": 0}, {"answer_idxs": [0]}, {"answer_idx": 1}, {"answer_idx": 1},
+               {"text": "  The  Sun "}, {"value": 12}, {"placed": [1, 0, 2, 3]}]),
+    "Cy": (6, [{"answer_idx": 1}, {"answer_idxs": [0, 1, 2]}, None, {"answer_idx": 2},
+               {"text": "the sun"}, {"value": 9.0}, None]),
+    # Dee votes (at 1 s) and types a wrong answer (at 3 s), nothing else.
+    "Dee": (None, [None, None, None, {"answer_idx": 0}, {"text": "Moon"}, None, None]),
+}  # fmt: skip
+DEE_SECONDS = {3: 1, 4: 3}
+
+
+@pytest.fixture
+def every_kind_played(host, every_kind_quiz):
+    """The quiz of every kind played to its end by Ada, Bo, Cy and Dee (KIND_ANSWERS)."""
+    quiz = every_kind_quiz(host)
+    session = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="").session
+    players = {
+        name: engine.player_join(
+            code=session.code, raw_name=name, password=None, requested_id=None, msg_id=None,
+            now=T0 + timedelta(seconds=n),
+        ).player
+        for n, name in enumerate(KIND_ANSWERS)
+    }  # fmt: skip
+    questions = list(quiz.questions.order_by("order", "pk"))
+    engine.quiz_start(session_pk=session.pk, host=host, now=T0)
+    for index, question in enumerate(questions):
+        opened = T0 + timedelta(seconds=100 * index)
+        for name, (seconds, answers) in KIND_ANSWERS.items():
+            answer = answers[index]
+            if answer is None:
+                continue
+            if "placed" in answer:
+                # The engine takes shown positions; say which position shows each item placed.
+                shuffle = judging.order_shuffle(session.pk, question.pk, 4)
+                answer = {"order": [shuffle.index(i) for i in answer["placed"]]}
+            seconds = DEE_SECONDS[index] if seconds is None else seconds
+            engine.answer_submit(
+                session_pk=session.pk, player_pk=players[name].pk, answer=answer, msg_id=None,
+                now=opened + timedelta(seconds=seconds),
+            )  # fmt: skip
+        engine.question_end(session_pk=session.pk, host=host, now=opened + timedelta(seconds=30))
+        engine.question_next(session_pk=session.pk, host=host, now=opened + timedelta(seconds=100))
+    session.refresh_from_db()
+    assert session.state == "finished"
+    return session
+
+
+def test_every_kind_players_answers_in_words(every_kind_played):
+    report = session_report(every_kind_played)
+    by_name = {p.name: p for p in report.players}
+    ada, bo, cy, dee = (by_name[n] for n in ("Ada", "Bo", "Cy", "Dee"))
+    assert [a.kind for a in ada.answers] == [
+        "single",
+        "multi",
+        "truefalse",
+        "poll",
+        "text",
+        "slider",
+        "order",
+    ]
+    assert [a.answer_text for a in ada.answers] == [
+        "Jupiter", "Mars, Venus", "True", "Saturn", "the sun", "8", "Mercury > Venus > Earth > Mars",
+    ]  # fmt: skip
+    assert [a.outcome for a in ada.answers] == [RIGHT, RIGHT, RIGHT, VOTED, RIGHT, RIGHT, RIGHT]
+    assert [a.answer_text for a in bo.answers] == [
+        "Mars", "Mars", "False", "Saturn", "The Sun", "12", "Venus > Mercury > Earth > Mars",
+    ]  # fmt: skip
+    assert [a.outcome for a in bo.answers] == [WRONG, WRONG, WRONG, VOTED, RIGHT, WRONG, WRONG]
+    assert [a.answer_text for a in cy.answers] == [
+        "Jupiter",
+        "Mars, Jupiter, Venus",
+        "",
+        "Earth",
+        "the sun",
+        "9",
+        "",
+    ]
+    assert [a.outcome for a in cy.answers] == [RIGHT, WRONG, NONE, VOTED, RIGHT, WRONG, NONE]
+    assert [a.outcome for a in dee.answers] == [NONE, NONE, NONE, VOTED, WRONG, NONE, NONE]
+    # The answer key per kind, the same on every player's row; a poll has none.
+    assert [a.correct_text for a in dee.answers] == [
+        "Jupiter", "Mars, Venus", "True", "", "The Sun / Sun", "8", "Mercury > Venus > Earth > Mars",
+    ]  # fmt: skip
+    assert (ada.answers[3].points, ada.answers[3].response_ms) == (0, 2000)
+
+
+def test_every_kind_a_poll_counts_in_no_accuracy(every_kind_played):
+    report = session_report(every_kind_played)
+    # Six scored questions: Ada is right in all six, and her vote does not make it six of seven.
+    rows = [(p.name, p.score, p.correct_count, p.accuracy, p.median_ms) for p in report.players]
+    assert rows == [
+        ("Ada", 5700, 6, 100.0, 2000),
+        ("Cy", 1700, 2, 33.3, 6000),
+        ("Bo", 900, 1, 16.7, 4000),
+        # Dee's vote (1 s) is no answer to time either: her median is her one typed answer's 3 s.
+        ("Dee", 0, 0, 0.0, 3000),
+    ]
+    assert names(report.accuracy_ranking) == ["Ada", "Cy", "Bo", "Dee"]
+    assert report.has_polls
+
+
+def test_every_kind_question_stats(every_kind_played):
+    report = session_report(every_kind_played)
+    single, multi, truefalse, poll, text, slider, order = report.questions
+
+    def rows(q):
+        return [(o.text, o.count, o.percent, o.is_correct) for o in q.options]
+
+    assert rows(single) == [("Mars", 1, 33.3, False), ("Jupiter", 2, 66.7, True), ("Venus", 0, 0.0, False)]
+    assert (single.correct_index, single.correct_text, single.percent_correct) == (1, "Jupiter", 50.0)
+    # multi: how many picked each option, of the 3 who answered (so the percents add up past 100).
+    assert rows(multi) == [
+        ("Mars", 3, 100.0, True), ("Jupiter", 1, 33.3, False),
+        ("Venus", 2, 66.7, True), ("Saturn", 0, 0.0, False),
+    ]  # fmt: skip
+    assert (multi.correct_index, multi.correct_text, multi.correct_count, multi.percent_correct) == (
+        None, "Mars, Venus", 1, 25.0,
+    )  # fmt: skip
+    assert rows(truefalse) == [("True", 1, 50.0, True), ("False", 1, 50.0, False)]
+    assert (truefalse.correct_text, truefalse.answered_count, truefalse.percent_correct) == ("True", 2, 25.0)
+    # A poll: its votes and nothing about right or wrong.
+    assert rows(poll) == [("Mars", 1, 25.0, False), ("Saturn", 2, 50.0, False), ("Earth", 1, 25.0, False)]
+    assert (poll.scored, poll.correct_text, poll.correct_count, poll.percent_correct) == (
+        False,
+        "",
+        None,
+        None,
+    )
+    assert (poll.answered_count, poll.median_ms, poll.tells_difficulty) == (4, 3000, False)
+    # "the sun" twice and "The Sun" once normalise alike: one row, in the spelling typed most often.
+    assert rows(text) == [("the sun", 3, 75.0, True), ("Moon", 1, 25.0, False)]
+    assert (text.correct_text, text.percent_correct, text.other_count) == ("The Sun / Sun", 75.0, 0)
+    # slider 0 to 20 in ten parts: 8 and 9 in the fifth, which holds the correct 8; 12 in the seventh.
+    assert [o.count for o in slider.options] == [0, 0, 0, 0, 2, 0, 1, 0, 0, 0]
+    assert [o.text.replace("\u2013", "-") for o in slider.options][:5] == ["0-1", "2-3", "4-5", "6-7", "8-9"]
+    assert slider.options[-1].text == "18\u201320"
+    assert [o.is_correct for o in slider.options] == [i == 4 for i in range(10)]
+    assert (slider.correct_text, slider.percent_correct) == ("8", 25.0)
+    assert rows(order) == [("In the right order", 1, 50.0, True), ("In another order", 1, 50.0, False)]
+    assert (order.correct_text, order.percent_correct) == ("Mercury > Venus > Earth > Mars", 25.0)
+    assert all(q.played and q.kind_label for q in report.questions)
+
+
+def test_every_kind_report_counts_as_the_live_tally_does(every_kind_played):
+    """The report counts in Python what the host's histogram counts in SQL (selectors.tally)."""
+    report = session_report(every_kind_played)
+    questions = every_kind_played.quiz.questions.order_by("order", "pk").prefetch_related("choices")
+    for index, question in enumerate(questions):
+        facts = judging.facts_of(question, list(question.choices.all()))
+        assert selectors.tally(every_kind_played, index, facts).bins == [
+            o.count for o in report.questions[index].options
+        ], question.kind
+
+
+def test_every_kind_report_costs_four_queries(host, every_kind_played, django_assert_max_num_queries):
+    session = session_for_host(host, every_kind_played.code)
+    with django_assert_max_num_queries(4):
+        session_report(session)
+
+
+def test_every_kind_hardest_first_leaves_the_poll_out(client, host, every_kind_played):
+    client.force_login(host)
+    url = reverse("session_results", args=[every_kind_played.code])
+    # 25%: multi, truefalse, slider, order; 50%: single; 75%: text; the poll says nothing, so last.
+    assert [q.number for q in client.get(url, {"sort": "hardest"}).context["questions"]] == [
+        2,
+        3,
+        6,
+        7,
+        1,
+        5,
+        4,
+    ]
+
+
+def test_every_kind_results_page(client, host, every_kind_played):
+    client.force_login(host)
+    html = client.get(reverse("session_results", args=[every_kind_played.code])).content.decode()
+    assert "style=" not in html
+    articles = html.split('<article class="results-question"')[1:]
+    assert len(articles) == 7
+    single, multi, _, poll, text, slider, order = articles
+    assert "50% correct" in single and "(correct answer)" in single
+    assert "Correct answer: <strong>Mars, Venus</strong>" in multi and "picked each option" in multi
+    assert "% correct" not in poll and "No right or wrong answer" in poll and "4 voted" in poll
+    assert "Votes per option" in poll and "✓" not in poll and "(correct answer)" not in poll
+    assert 'aria-label="Saturn: 2 of 4 answers"' in poll
+    assert "Accepted answers: <strong>The Sun / Sun</strong>" in text and "(accepted answer)" in text
+    assert "the sun" in text and "Moon" in text and "3 (75%)" in text
+    assert "8\u20139" in slider and "(the correct value is in this range)" in slider
+    assert "In the right order" in order and "Mercury &gt; Venus &gt; Earth &gt; Mars" in order
+    # In the players' table the vote is told apart from right and wrong in words, not by colour only.
+    assert '<span class="visually-hidden">voted</span>' in html
+    assert 'title="Question 4 (poll, not scored)"' in html
+
+
+def test_every_kind_player_detail(client, host, every_kind_played):
+    client.force_login(host)
+    dee = session_report(every_kind_played).players[-1]
+    html = client.get(reverse("session_player_detail", args=[every_kind_played.code, dee.public_id])).content
+    html = html.decode()
+    assert "Voted (poll)" in html and "none: a poll has no correct answer" in html
+    assert "<dd>0 (0%, polls not counted)</dd>" in html
+    bo = session_report(every_kind_played).players[2]
+    html = client.get(reverse("session_player_detail", args=[every_kind_played.code, bo.public_id])).content
+    assert "Venus &gt; Mercury &gt; Earth &gt; Mars" in html.decode() and "The Sun" in html.decode()
+
+
+def test_every_kind_answers_csv(client, host, every_kind_played):
+    client.force_login(host)
+    rows = read_csv(client.get(reverse("session_results_csv", args=[every_kind_played.code])))
+    body = {(row[4], int(row[2])): row[5:] for row in rows[1:]}
+    assert len(rows) == 1 + 4 * 7
+    # chosen, correct, response_ms, points, kind, correct_answer, outcome, question_percent_correct
+    assert [body["Ada", n] for n in range(1, 8)] == [
+        ["Jupiter", "yes", "2000", "950", "single", "Jupiter", "right", "50.0"],
+        ["Mars, Venus", "yes", "2000", "950", "multi", "Mars, Venus", "right", "25.0"],
+        ["True", "yes", "2000", "950", "truefalse", "True", "right", "25.0"],
+        ["Saturn", "", "2000", "0", "poll", "", "voted", ""],
+        ["the sun", "yes", "2000", "950", "text", "The Sun / Sun", "right", "75.0"],
+        ["8", "yes", "2000", "950", "slider", "8", "right", "25.0"],
+        ["Mercury > Venus > Earth > Mars", "yes", "2000", "950", "order", "Mercury > Venus > Earth > Mars",
+         "right", "25.0"],
+    ]  # fmt: skip
+    assert body["Bo", 2][:2] == ["Mars", "no"]
+    assert body["Bo", 5][:2] == ["The Sun", "yes"]
+    assert body["Bo", 6][:2] == ["12", "no"]
+    assert body["Bo", 7][:2] == ["Venus > Mercury > Earth > Mars", "no"]
+    assert body["Cy", 2][:2] == ["Mars, Jupiter, Venus", "no"]
+    assert body["Cy", 6][:2] == ["9", "no"]
+    assert body["Cy", 7] == ["", "", "", "", "order", "Mercury > Venus > Earth > Mars", "none", "25.0"]
+    assert body["Dee", 4] == ["Mars", "", "1000", "0", "poll", "", "voted", ""]
+    assert body["Dee", 5] == ["Moon", "no", "3000", "0", "text", "The Sun / Sun", "wrong", "75.0"]
+
+
+def test_every_kind_players_csv(client, host, every_kind_played):
+    client.force_login(host)
+    rows = read_csv(client.get(reverse("session_players_csv", args=[every_kind_played.code])))
+    assert rows[1:] == [
+        ["1", "Ada", "5700", "6", "100.0", "2000"],
+        ["2", "Cy", "1700", "2", "33.3", "6000"],
+        ["3", "Bo", "900", "1", "16.7", "4000"],
+        ["4", "Dee", "0", "0", "0.0", "3000"],
+    ]
+
+
+def test_text_answers_beyond_the_top_are_counted_as_others():
+    facts = judging.QuestionFacts(
+        kind="text", correct=(True,), points=1000, time_limit_s=20, prompt="?", texts=("Paris",), total=1
+    )
+    typed = ["paris", "PARIS", "Lyon"] + [f"town {n}" for n in range(9)]
+    given = [PlayerAnswer(1, "?", "text", None, t, t, "Paris", WRONG, 1000, 0) for t in typed]
+    rows, others = _distribution(facts, given)
+    assert (rows[0].text, rows[0].count, rows[0].is_correct) == ("paris", 2, True)
+    assert len(rows) == judging.TOP_ANSWERS
+    assert sum(r.count for r in rows) + others == len(typed)
+    assert others == 3
+
+
+def test_slider_bin_labels():
+    """A part of the range is named by the values a student can pick in it."""
+    one_each = judging.Slider(min=1, max=5, step=1, correct=3, tolerance=0)
+    assert judging.slider_bin_labels(one_each) == ("1", "2", "3", "4", "5")
+    tenths = judging.Slider(min=0, max=0.9, step=0.1, correct=0.3, tolerance=0)
+    assert judging.slider_bin_labels(tenths)[3] == "0.3"
+    eleven = judging.Slider(min=0, max=1, step=0.1, correct=0.3, tolerance=0)
+    assert judging.slider_bin_labels(eleven)[-2:] == ("0.8", "0.9\u20131")
+    wide = judging.Slider(min=0, max=100, step=1, correct=42, tolerance=2)
+    labels = judging.slider_bin_labels(wide)
+    assert (labels[0], labels[4], labels[9]) == ("0\u20139", "40\u201349", "90\u2013100")
+    # Steps of 25 over 0 to 100 leave parts no step falls in: those are named by their span.
+    coarse = judging.Slider(min=0, max=100, step=25, correct=50, tolerance=0)
+    assert judging.slider_bin_labels(coarse) == ("0", "25", "50", "75", "100")
+    # A step that does not divide the range: no label names a value past the maximum.
+    uneven = judging.Slider(min=0, max=10, step=6, correct=6, tolerance=0)
+    labels = judging.slider_bin_labels(uneven)
+    assert labels[:2] == ("0", "6") and not any("12" in label for label in labels)

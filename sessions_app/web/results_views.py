@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sessions_app.reports import NONE, RIGHT, session_report
+from sessions_app.reports import RIGHT, WRONG, session_report
 from sessions_app.selectors import session_for_host
 
 # Spreadsheets run a cell that starts with these as a formula (CSV injection).
@@ -45,8 +45,10 @@ def session_results(request: HttpRequest, code: str) -> HttpResponse:
     view = "accuracy" if request.GET.get("view") == "accuracy" else "score"
     questions = report.questions
     if sort == "hardest":
-        # Questions nobody reached say nothing about difficulty, so they go last.
-        questions = sorted(questions, key=lambda q: (not q.played, q.percent_correct, q.number))
+        # Questions nobody reached, and polls (no right answer), say nothing about difficulty: last.
+        questions = sorted(
+            questions, key=lambda q: (not q.tells_difficulty, q.percent_correct or 0.0, q.number)
+        )
     context = {"report": report, "session": session, "questions": questions, "sort": sort, "view": view}
     return render(request, "sessions/results.html", context)
 
@@ -54,11 +56,20 @@ def session_results(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_GET
 def session_results_csv(request: HttpRequest, code: str) -> HttpResponse:
-    """One row per player per question, for a spreadsheet."""
+    """One row per player per question, for a spreadsheet.
+
+    `chosen` is the answer in words whatever the kind, `correct` is yes, no or empty (no answer, or
+    a poll); the columns after `points` came with question kinds, so they go last, where they break
+    no spreadsheet that reads the first nine by position.
+    """
     session = session_for_host(request.user, code)
     report = session_report(session)
-    header = ["session", "quiz", "question", "prompt", "player", "chosen", "correct", "response_ms", "points"]
-    outcome_cell = {RIGHT: "yes", NONE: ""}
+    header = [
+        "session", "quiz", "question", "prompt", "player", "chosen", "correct", "response_ms", "points",
+        "kind", "correct_answer", "outcome", "question_percent_correct",
+    ]  # fmt: skip
+    correct_cell = {RIGHT: "yes", WRONG: "no"}
+    questions = report.questions
     rows = (
         [
             report.code,
@@ -66,10 +77,14 @@ def session_results_csv(request: HttpRequest, code: str) -> HttpResponse:
             answer.number,
             answer.prompt,
             player.name,
-            answer.choice_text,
-            outcome_cell.get(answer.outcome, "no"),
+            answer.answer_text,
+            correct_cell.get(answer.outcome, ""),
             answer.response_ms,
             answer.points,
+            answer.kind,
+            answer.correct_text,
+            answer.outcome,
+            questions[answer.number - 1].percent_correct,
         ]
         for player in report.players
         for answer in player.answers
@@ -80,7 +95,7 @@ def session_results_csv(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_GET
 def session_players_csv(request: HttpRequest, code: str) -> HttpResponse:
-    """One row per player: rank, score, and accuracy."""
+    """One row per player: rank, score, and accuracy (over the scored questions: polls left out)."""
     session = session_for_host(request.user, code)
     report = session_report(session)
     header = ["rank", "name", "score", "correct", "accuracy_percent", "median_ms"]
