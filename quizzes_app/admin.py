@@ -18,12 +18,30 @@ from django.utils.html import format_html
 from django.utils.text import slugify
 
 from quizzes_app.io import QuizFormatError, quiz_from_json, quiz_to_dict, quiz_to_json
-from quizzes_app.kinds import check_question
+from quizzes_app.kinds import TEXT_ANSWER_MAX, Kind, check_question
 from quizzes_app.models import MAX_CHOICES, Choice, Question, Quiz, quiz_problems
 
-MAX_UPLOAD_BYTES = 1024 * 1024
+# A quiz file carries its images as base64 (a third more than their size); larger quizzes go in
+# with `manage.py import_quiz`.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # check_question's error codes for the choices: Question.clean raises them from the saved choices.
 CHOICE_ERROR_CODES = {"choice_count", "correct_count"}
+SLIDER_FIELDS = ("slider_min", "slider_max", "slider_step", "slider_correct", "slider_tolerance")
+# What a question's choices are, by its kind (the table in quizzes_app/kinds.py), above the choice rows.
+CHOICE_HELP = {
+    Kind.SINGLE: "The options; mark exactly one correct.",
+    Kind.MULTI: "The options; mark every correct one (at least one). Players must pick exactly those.",
+    Kind.TRUEFALSE: "Exactly two: True and False, in that order; mark the right one.",
+    Kind.POLL: "The options; mark none: a poll is not scored.",
+    Kind.TEXT: (
+        f"The accepted answers (1 to {MAX_CHOICES}, up to {TEXT_ANSWER_MAX} characters); a typed answer"
+        " matching any of them counts, ignoring case, accents and spaces. “Correct” is not used."
+    ),
+    Kind.SLIDER: "None: a slider question has no choices (delete any); fill in the Slider section.",
+    Kind.ORDER: (
+        "The items, in the correct order (by “Order”); players see them shuffled. “Correct” is not used."
+    ),
+}
 
 
 def _owns(request: HttpRequest, owner_id: int | None) -> bool:
@@ -47,7 +65,14 @@ def _warn_if_unplayable(request: HttpRequest, quiz_id: int) -> None:
 
 
 class QuestionForm(forms.ModelForm):
-    """Question.clean checks the saved choices; the admin checks the edited ones in the choice formset."""
+    """Question.clean checks the saved choices; the admin checks the edited ones in the choice formset.
+
+    A form without the slider fields (the quiz page's rows) cannot ask for them: there a slider question
+    is saved like one without its choices yet, and the quiz page warns that it cannot be played.
+    """
+
+    def ignored_codes(self) -> set[str]:
+        return CHOICE_ERROR_CODES if "slider_min" in self.fields else {*CHOICE_ERROR_CODES, "slider"}
 
     def full_clean(self) -> None:
         super().full_clean()
@@ -55,7 +80,8 @@ class QuestionForm(forms.ModelForm):
         errors = self._errors.get(NON_FIELD_ERRORS) if self._errors else None
         if not errors:
             return
-        kept = [error for error in errors.as_data() if error.code not in CHOICE_ERROR_CODES]
+        ignored = self.ignored_codes()
+        kept = [error for error in errors.as_data() if error.code not in ignored]
         if kept:
             self._errors[NON_FIELD_ERRORS] = self.error_class(
                 kept, error_class="nonfield", renderer=self.renderer
@@ -85,16 +111,19 @@ class ChoiceInline(admin.TabularInline):
     formset = ChoiceInlineFormSet
     fields = ("order", "text", "is_correct")
     max_num = MAX_CHOICES
+    template = "admin/quizzes_app/question/choice_inline.html"  # the tabular rows under CHOICE_HELP
 
     def get_extra(self, request: HttpRequest, obj: Question | None = None, **kwargs) -> int:
-        # Most questions have four options; an existing one only needs room for one more.
-        return 4 if obj is None else 1
+        # Most questions have four options; an existing one only needs room for one more, a slider none.
+        if obj is None:
+            return 4
+        return 0 if obj.kind == Kind.SLIDER else 1
 
 
 class QuestionInline(admin.TabularInline):
     model = Question
     form = QuestionForm
-    fields = ("order", "prompt", "time_limit", "points", "choices_link")
+    fields = ("order", "kind", "prompt", "time_limit", "points", "choices_link")
     readonly_fields = ("choices_link",)
     extra = 1
     show_change_link = False
@@ -108,20 +137,22 @@ class QuestionInline(admin.TabularInline):
         if question.pk is None:
             return "Save first, then add choices"
         url = reverse("admin:quizzes_app_question_change", args=[question.pk])
+        if question.kind == Kind.SLIDER:
+            return format_html('<a href="{}">Edit slider</a>', url)
         return format_html('<a href="{}">Edit choices</a> ({})', url, question.choice_count)
 
 
 class QuizImportForm(forms.Form):
     file = forms.FileField(
         label="Quiz JSON file",
-        help_text='{"title": ..., "questions": [{"prompt", "options", "correct_idx"}, ...]}; up to 1 MB.',
+        help_text='{"title": ..., "questions": [{"prompt", "kind", ...}, ...]}, as exported; up to 10 MB.',
         widget=forms.FileInput(attrs={"accept": ".json,application/json"}),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError("The file is larger than 1 MB.")
+            raise ValidationError("The file is larger than 10 MB; manage.py import_quiz takes any size.")
         return upload
 
 
@@ -240,11 +271,30 @@ class QuizAdmin(admin.ModelAdmin):
 class QuestionAdmin(admin.ModelAdmin):
     form = QuestionForm
     inlines = [ChoiceInline]
-    fields = ("quiz", "order", "prompt", "time_limit", "points")  # no "image" until the pages show images
-    list_display = ("short_prompt", "quiz", "order", "points", "time_limit", "choice_count")
-    list_filter = (("quiz", admin.RelatedOnlyFieldListFilter), "points")
+    fieldsets = [
+        (None, {"fields": ["quiz", "order", "kind", "prompt", "time_limit", "points", "explanation"]}),
+        ("Image", {"fields": ["image", "image_alt", "image_preview"]}),
+        (
+            "Slider",
+            {
+                "fields": [SLIDER_FIELDS[:3], SLIDER_FIELDS[3:]],
+                "description": "Slider questions only: the range players pick from, the answer, and how"
+                " far off still counts. Leave empty for the other kinds.",
+            },
+        ),
+    ]
+    readonly_fields = ("image_preview",)
+    list_display = ("short_prompt", "quiz", "order", "kind", "points", "time_limit", "choice_count")
+    list_filter = (("quiz", admin.RelatedOnlyFieldListFilter), "kind", "points")
     search_fields = ("prompt", "quiz__title")
     ordering = ("quiz", "order", "pk")
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, obj=None, **kwargs):
+        # The edited kind, so a page shown again with errors explains the kind being saved.
+        form = context["adminform"].form
+        kind = form["kind"].value() if "kind" in form.fields else getattr(obj, "kind", Kind.SINGLE)
+        context["choice_help"] = CHOICE_HELP.get(kind, CHOICE_HELP[Kind.SINGLE])
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
         queryset = super().get_queryset(request).select_related("quiz")
@@ -269,7 +319,17 @@ class QuestionAdmin(admin.ModelAdmin):
     @admin.display(description="Choices", ordering="choice_count")
     def choice_count(self, question: Question) -> str:
         count, correct = question.choice_count, question.correct_count
-        return str(count) if correct == 1 else f"{count} ({correct} marked correct!)"
+        try:  # check_question counts the flags, so their order does not matter here
+            check_question(question.kind, [True] * correct + [False] * (count - correct), question.slider)
+        except ValidationError as exc:
+            return f"{count} ({exc.messages[0]})"
+        return str(count)
+
+    @admin.display(description="Preview")
+    def image_preview(self, question: Question) -> str:
+        if not question.image:
+            return "No image"
+        return format_html('<img src="{}" alt="{}" height="120">', question.image.url, question.image_alt)
 
     def _is_own(self, request: HttpRequest, obj: Question | None) -> bool:
         return obj is None or _owns(request, obj.quiz.owner_id)

@@ -1,7 +1,8 @@
 """Question images: checked with Pillow, stored under MEDIA_ROOT by their content's hash.
 
 A name made from the content means a file never changes under its URL, so browsers and proxies may
-cache it for a year (see views.media), and the same picture uploaded twice is stored once.
+cache it for a year (see views.media). The same picture uploaded again is stored again: the storage
+never overwrites a name, it adds "_" and 7 letters to the new copy's.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ def image_format(upload) -> str:
 
 def validate_question_image(field_file) -> None:
     """Model-field validator: PNG, JPEG, GIF or WebP, at most 5 MB, readable by Pillow."""
-    upload = getattr(field_file, "file", field_file)
-    if getattr(field_file, "_committed", False) and not hasattr(upload, "read"):
-        return  # already stored: it was checked when it came in
-    image_format(upload)
+    if getattr(field_file, "_committed", False):
+        # Already stored: it was checked when it came in. (Reading `.file` would open it from storage.)
+        return
+    image_format(getattr(field_file, "file", field_file))
 
 
 def question_image_path(instance, filename: str) -> str:

@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from django.views.decorators.http import require_GET, require_safe
+
+from quizzes_app.images import IMAGE_MIME_TYPES
+
+# What question_image_path names a file (the storage may add "_" and 7 letters to a taken name):
+# one flat name under questions/, so no path from a URL can leave that folder.
+QUESTION_IMAGE = re.compile(r"questions/(?P<stem>[A-Za-z0-9_-]{1,100})\.(?P<ext>png|jpg|gif|webp)")
+# A file's name is its content's hash: what is at a URL never changes.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @require_GET
 def ping(request: HttpRequest) -> JsonResponse:
     """Health check for load balancers: no database, no session."""
     return JsonResponse({"ok": True})
+
+
+@require_safe
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """A question image from MEDIA_ROOT/questions/, served by the app itself (no proxy needed)."""
+    match = QUESTION_IMAGE.fullmatch(path)
+    file = Path(settings.MEDIA_ROOT, path) if match else None
+    if file is None or not file.is_file():
+        raise Http404("No such image.")
+    stat = file.stat()
+    mtime = int(stat.st_mtime)
+    etag = f'"{match["stem"]}"'
+    response = get_conditional_response(request, etag=etag, last_modified=mtime)
+    if response is None:
+        # At most 5 MB (images.py): read whole, as Daphne would buffer a streamed file anyway.
+        body = file.read_bytes() if request.method == "GET" else b""
+        response = HttpResponse(body, content_type=IMAGE_MIME_TYPES[match["ext"]])
+        response["Content-Length"] = str(stat.st_size)
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(mtime)
+    response["Cache-Control"] = IMMUTABLE
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

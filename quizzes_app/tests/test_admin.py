@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 
@@ -11,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from quizzes_app.io import quiz_to_dict
-from quizzes_app.models import Choice, Question, Quiz
+from quizzes_app.io import quiz_to_dict, quiz_to_json
+from quizzes_app.models import Choice, Question, Quiz, quiz_problems
+from quizzes_app.tests.pictures import data_url, picture
 
 QUIZ_ADD = reverse("admin:quizzes_app_quiz_add")
 QUIZ_LIST = reverse("admin:quizzes_app_quiz_changelist")
@@ -35,6 +37,7 @@ def question_form(question: Question | None, rows: list[dict], **fields) -> dict
         "quiz": question.quiz_id if question else "",
         "order": question.order if question else 0,
         "prompt": question.prompt if question else "",
+        "kind": question.kind if question else "single",
         "time_limit": "",
         "points": 1000,
         "choices-TOTAL_FORMS": len(rows),
@@ -283,6 +286,7 @@ def test_host_creates_quiz_owned_by_themselves(host_client, host, make_host):
         "questions-MAX_NUM_FORMS": 1000,
         "questions-0-order": 0,
         "questions-0-prompt": "First?",
+        "questions-0-kind": "single",
         "questions-0-time_limit": "",
         "questions-0-points": 1000,
     }
@@ -319,6 +323,13 @@ def test_upload_of_broken_file_shows_error(host_client, quiz):
     response = host_client.post(QUIZ_IMPORT, {"file": upload})
     assert response.status_code == 200
     assert "Question 1 (&quot;Only one?&quot;) has 1 option; 2 to 6 are needed" in response.content.decode()
+    assert Quiz.objects.count() == 1
+
+
+def test_upload_over_10_mb_is_refused(host_client, quiz):
+    upload = SimpleUploadedFile("quiz.json", b" " * (10 * 1024 * 1024 + 1), "application/json")
+    response = host_client.post(QUIZ_IMPORT, {"file": upload})
+    assert "The file is larger than 10 MB; manage.py import_quiz takes any size." in response.content.decode()
     assert Quiz.objects.count() == 1
 
 
@@ -375,6 +386,7 @@ def quiz_form(quiz: Quiz, **fields) -> dict:
             f"questions-{i}-quiz": quiz.pk,
             f"questions-{i}-order": question.order,
             f"questions-{i}-prompt": question.prompt,
+            f"questions-{i}-kind": question.kind,
             f"questions-{i}-time_limit": question.time_limit or "",
             f"questions-{i}-points": question.points,
         }
@@ -439,8 +451,237 @@ def test_another_hosts_unplayable_quiz_is_not_described(host_client, other_quiz)
     assert "Capital of Italy" not in page_text(response)
 
 
-def test_question_change_page_has_no_image_input(host_client, quiz):
+# Question kinds, explanations, images and sliders (issue #14).
+
+
+def test_question_page_shows_every_field_of_a_kind(host_client, quiz):
     response = host_client.get(question_url(quiz.questions.first()))
     assert response.status_code == 200
-    assert 'name="image"' not in response.content.decode()
-    assert "image" not in response.context["adminform"].form.fields
+    fields = response.context["adminform"].form.fields
+    for name in ("kind", "prompt", "time_limit", "points", "explanation", "image", "image_alt"):
+        assert name in fields
+    for name in ("slider_min", "slider_max", "slider_step", "slider_correct", "slider_tolerance"):
+        assert name in fields
+    assert [f.name for f in response.context["adminform"]] == [None, "Image", "Slider"]
+    text = page_text(response)
+    assert "Choices: The options; mark exactly one correct." in text.replace("</strong>", "")
+    assert 'type="file" name="image" accept="image/*"' in response.content.decode()
+
+
+def test_choice_help_follows_the_kind(host_client, quiz):
+    question = quiz.questions.first()
+    Question.objects.filter(pk=question.pk).update(kind="text")
+    assert "the accepted answers" in page_text(host_client.get(question_url(question))).lower()
+    # Shown again with errors, the page explains the kind being saved, not the stored one.
+    rows = [{"text": "Lima", "is_correct": True}, {"text": "Quito"}, {"text": "Bogotá"}]
+    response = host_client.post(question_url(question), question_form(question, rows, kind="truefalse"))
+    assert "A true-or-false question has exactly 2 choices (True, False); this one has 3." in page_text(
+        response
+    )
+    assert "Exactly two: True and False" in page_text(response)
+
+
+def test_text_question_saves_its_accepted_answers(host_client, quiz):
+    question = quiz.questions.first()
+    rows = existing_rows(question)[:2]
+    for row in existing_rows(question)[2:]:
+        rows.append({**row, "DELETE": True})
+    rows[0]["is_correct"] = False
+    response = host_client.post(question_url(question), question_form(question, rows, kind="text"))
+    assert response.status_code == 302
+    question.refresh_from_db()
+    assert question.kind == "text"
+    assert choice_state(question) == [("Paris", False), ("Rome", False)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "flags", "message"),
+    [
+        ("multi", [False, False], "At least one choice must be marked correct; none is."),
+        ("poll", [True, False], "A poll has no correct answer; unmark the 1 marked correct."),
+        ("truefalse", [True, True], "Exactly one choice must be marked correct; 2 are."),
+    ],
+)
+def test_choices_are_checked_for_the_edited_kind(host_client, quiz, kind, flags, message):
+    question = quiz.questions.last()  # two choices, one correct: right for single
+    rows = [{**row, "is_correct": flag} for row, flag in zip(existing_rows(question), flags, strict=True)]
+    response = host_client.post(question_url(question), question_form(question, rows, kind=kind))
+    assert response.status_code == 200
+    assert message in page_text(response)
+    question.refresh_from_db()
+    assert question.kind == "single"
+
+
+SLIDER = {
+    "kind": "slider",
+    "slider_min": "0",
+    "slider_max": "100",
+    "slider_step": "5",
+    "slider_correct": "25",
+    "slider_tolerance": "5",
+}
+
+
+def test_add_slider_question(host_client, quiz):
+    data = question_form(None, [], quiz=quiz.pk, prompt="What percent is a quarter?", **SLIDER)
+    response = host_client.post(QUESTION_ADD, data)
+    assert response.status_code == 302
+    question = Question.objects.get(prompt="What percent is a quarter?")
+    assert (question.kind, question.slider_min, question.slider_max) == ("slider", 0.0, 100.0)
+    assert (question.slider_step, question.slider_correct, question.slider_tolerance) == (5.0, 25.0, 5.0)
+    assert not question.choices.exists()
+    assert quiz_problems(quiz.pk) == []
+    page = host_client.get(question_url(question))
+    assert "None: a slider question has no choices" in page_text(page)
+    assert page.context["inline_admin_formsets"][0].formset.extra == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"slider_max": "0"}, "The slider's minimum must be less than its maximum."),
+        ({"slider_step": "0"}, "The slider's step must be more than 0 and at most max - min."),
+        ({"slider_correct": "101"}, "The slider's correct value must be between its minimum and maximum."),
+        ({"slider_tolerance": "-1"}, "The slider's tolerance cannot be negative."),
+        (
+            {"slider_step": ""},
+            "A slider question needs its minimum, maximum, step, correct value and tolerance.",
+        ),
+    ],
+)
+def test_unplayable_slider_is_not_saved(host_client, quiz, fields, message):
+    data = question_form(None, [], quiz=quiz.pk, prompt="Slide?", **{**SLIDER, **fields})
+    response = host_client.post(QUESTION_ADD, data)
+    assert response.status_code == 200
+    assert message in page_text(response)
+    assert not Question.objects.filter(prompt="Slide?").exists()
+
+
+def test_question_made_a_slider_must_lose_its_choices(host_client, quiz):
+    question = quiz.questions.last()
+    response = host_client.post(
+        question_url(question), question_form(question, existing_rows(question), **SLIDER)
+    )
+    assert "A slider question has no choices; remove them." in page_text(response)
+    question.refresh_from_db()
+    assert question.kind == "single"
+    rows = [{**row, "DELETE": True} for row in existing_rows(question)]
+    response = host_client.post(question_url(question), question_form(question, rows, **SLIDER))
+    assert response.status_code == 302
+    question.refresh_from_db()
+    assert (question.kind, question.choices.count(), question.slider_correct) == ("slider", 0, 25.0)
+
+
+def test_quiz_page_rows_show_the_kind_and_warn_of_a_bare_slider(host_client, quiz):
+    response = host_client.get(quiz_url(quiz))
+    assert "kind" in response.context["inline_admin_formsets"][0].formset.forms[0].fields
+    data = quiz_form(quiz) | {"questions-1-kind": "slider"}
+    rows = existing_rows(quiz.questions.last())
+    Choice.objects.filter(pk__in=[row["id"] for row in rows]).delete()
+    response = host_client.post(quiz_url(quiz), data, follow=True)
+    assert response.redirect_chain[-1][0] == QUIZ_LIST
+    warning = 'This quiz cannot be played yet: Question 2 ("Capital of Italy?"): A slider question needs'
+    assert warning in page_text(response)
+    slider = quiz.questions.get(kind="slider")
+    assert (
+        f'href="{question_url(slider)}">Edit slider</a>' in host_client.get(quiz_url(quiz)).content.decode()
+    )
+
+
+def test_question_list_shows_kind_and_what_is_wrong(host_client, quiz):
+    Question.objects.filter(pk=quiz.questions.first().pk).update(kind="poll")
+    response = host_client.get(reverse("admin:quizzes_app_question_changelist"))
+    text = page_text(response)
+    assert "Poll (not scored)" in text
+    assert "4 (A poll has no correct answer; unmark the 1 marked correct.)" in text
+
+
+def test_explanation_is_saved(host_client, quiz):
+    question = quiz.questions.first()
+    data = question_form(
+        question, existing_rows(question), explanation="Paris has been the capital since 987."
+    )
+    assert host_client.post(question_url(question), data).status_code == 302
+    question.refresh_from_db()
+    assert question.explanation == "Paris has been the capital since 987."
+
+
+# Images: checked by their content, stored under MEDIA_ROOT by their hash.
+
+PNG = picture()
+
+
+def upload(data: bytes, name: str = "map.png", content_type: str = "image/png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type)
+
+
+def test_image_upload_is_stored_by_its_hash(host_client, quiz, media_root):
+    question = quiz.questions.first()
+    data = question_form(question, existing_rows(question), image=upload(PNG, "Map of France.PNG"))
+    data["image_alt"] = "A map of France with Paris marked"
+    assert host_client.post(question_url(question), data).status_code == 302
+    question.refresh_from_db()
+    assert question.image.name == f"questions/{hashlib.sha256(PNG).hexdigest()}.png"
+    assert (media_root / question.image.name).read_bytes() == PNG
+    assert question.image_alt == "A map of France with Paris marked"
+    page = host_client.get(question_url(question)).content.decode()
+    assert (
+        f'<img src="/media/{question.image.name}" alt="A map of France with Paris marked" height="120">'
+        in page
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"just some text", "notes.png", "Upload a valid image."),
+        (b"%PDF-1.4 not an image", "doc.pdf", "Upload a valid image."),
+        (picture("BMP"), "old.bmp", "Images must be PNG, JPEG, GIF or WebP."),
+        (PNG + bytes(5 * 1024 * 1024), "huge.png", "The image is larger than 5 MB."),
+    ],
+)
+def test_bad_image_upload_is_refused(host_client, quiz, media_root, data, name, message):
+    question = quiz.questions.first()
+    form = question_form(question, existing_rows(question), image=upload(data, name), prompt="Changed?")
+    response = host_client.post(question_url(question), form)
+    assert response.status_code == 200
+    assert message in page_text(response)
+    question.refresh_from_db()
+    assert (question.prompt, question.image.name) == ("Capital of France?", "")
+    assert not media_root.exists() or not any(media_root.rglob("*.*"))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "GIF", "WEBP"])
+def test_other_image_formats_are_taken(host_client, quiz, fmt):
+    """Named .jpg, stored with the extension of what it is."""
+    question = quiz.questions.first()
+    form = question_form(question, existing_rows(question), image=upload(picture(fmt), "picture.jpg"))
+    assert host_client.post(question_url(question), form).status_code == 302
+    question.refresh_from_db()
+    assert question.image.name.endswith({"JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}[fmt])
+
+
+def test_question_whose_image_file_is_gone_can_still_be_saved(host_client, quiz, media_root):
+    question = quiz.questions.first()
+    form = question_form(question, existing_rows(question), image=upload(PNG))
+    host_client.post(question_url(question), form)
+    question.refresh_from_db()
+    (media_root / question.image.name).unlink()
+    response = host_client.post(question_url(question), question_form(question, existing_rows(question)))
+    assert response.status_code == 302
+
+
+def test_upload_page_imports_every_kind_with_an_image(host_client, host, make_quiz):
+    source = make_quiz(host, [("Which is blue?", ["Sky", "Grass"], 0)], title="Colours")
+    Question.objects.filter(quiz=source).update(kind="multi")
+    question = source.questions.get()
+    question.image = upload(PNG)
+    question.save()
+    payload = quiz_to_json(source).replace('"Colours"', '"Colours again"')
+    response = host_client.post(
+        QUIZ_IMPORT, {"file": upload(payload.encode(), "quiz.json", "application/json")}
+    )
+    assert response.status_code == 302
+    copy = Quiz.objects.get(title="Colours again")
+    assert quiz_to_dict(copy)["questions"] == quiz_to_dict(source)["questions"]
+    assert "data:image/png;base64," + data_url(PNG).split(",")[1] in payload

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from quizzes_app.hosts import is_host
-from quizzes_app.kinds import check_question
-from quizzes_app.models import Quiz
+from quizzes_app.kinds import Kind, check_question
+from quizzes_app.models import Quiz, quiz_problems
 from sessions_app.models import HostToken, hash_secret
 
 
@@ -56,10 +56,11 @@ def test_seed_demo_creates_host_and_quiz(db):
     assert "demo" in output and "knewit-demo" in output and "/accounts/login/" in output
     quiz = Quiz.objects.get(owner=demo, title="Knewit demo quiz")
     questions = list(quiz.questions.prefetch_related("choices"))
-    assert 5 <= len(questions) <= 6
-    counts = {len(q.choices.all()) for q in questions}
-    assert {2, 3, 4} <= counts
+    # One question of each kind, every one playable.
+    assert sorted(q.kind for q in questions) == sorted(Kind.values)
+    assert quiz_problems(quiz.pk) == []
     assert [q.points for q in questions].count(2000) == 1
+    assert sum(1 for q in questions if q.explanation) >= 1
     for question in questions:
         check_question(question.kind, [c.is_correct for c in question.choices.all()], question.slider)
         question.full_clean()

@@ -11,43 +11,56 @@ from quizzes_app.io import quiz_from_dict
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "knewit-demo"  # noqa: S105 - a published demo login for local use, not a secret
 DEMO_TITLE = "Knewit demo quiz"
+# One question of each kind (quizzes_app/kinds.py), so a first game shows them all.
 DEMO_QUIZ = {
     "title": DEMO_TITLE,
     "default_timer": 20,
     "questions": [
         {
-            "prompt": "How many legs does a spider have?",
-            "options": ["6", "8", "10", "12"],
+            "prompt": "Which planet is closest to the Sun?",
+            "options": ["Venus", "Mercury", "Mars", "Earth"],
             "correct_idx": 1,
         },
         {
-            "prompt": "Is a tomato botanically a fruit?",
-            "options": ["Yes", "No"],
+            "prompt": "Which of these animals are mammals?",
+            "kind": "multi",
+            "options": ["Dolphin", "Shark", "Bat", "Penguin"],
+            "correct_idxs": [0, 2],
+            "explanation": "Dolphins and bats feed their young on milk; sharks are fish, penguins birds.",
+        },
+        {
+            "prompt": "Honey found in ancient Egyptian tombs can still be edible.",
+            "kind": "truefalse",
             "correct_idx": 0,
-            "time_limit": 10,
-        },
-        {
-            "prompt": "Which ocean is the largest?",
-            "options": ["Atlantic", "Indian", "Pacific"],
-            "correct_idx": 2,
-        },
-        {
-            "prompt": "What is the chemical symbol for gold?",
-            "options": ["Go", "Gd", "Au", "Ag"],
-            "correct_idx": 2,
             "time_limit": 15,
         },
         {
-            "prompt": "Which planet has the most known moons?",
-            "options": ["Earth", "Saturn", "Mars"],
-            "correct_idx": 1,
+            "prompt": "What should our next quiz be about?",
+            "kind": "poll",
+            "options": ["Space", "Animals", "History", "Music"],
+            "points": 0,
+        },
+        {
+            "prompt": "What is the chemical symbol for gold?",
+            "kind": "text",
+            "accepted": ["Au"],
+        },
+        {
+            "prompt": "In what year did people first walk on the Moon?",
+            "kind": "slider",
+            "min": 1950,
+            "max": 2000,
+            "step": 1,
+            "correct": 1969,
+            "tolerance": 1,
             "points": 2000,
             "time_limit": 30,
         },
         {
-            "prompt": "Honey found in ancient Egyptian tombs can still be edible.",
-            "options": ["True", "False"],
-            "correct_idx": 0,
+            "prompt": "Put these planets in order, nearest to the Sun first.",
+            "kind": "order",
+            "options": ["Mercury", "Venus", "Earth", "Mars"],
+            "time_limit": 30,
         },
     ],
 }
