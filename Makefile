@@ -10,7 +10,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast setup lint standalone bench clean
+.PHONY: run test test-fast setup lint standalone bench tls-demo clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,11 @@ standalone:
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py --students 2000
+
+# The production profile on this machine until Ctrl-C: nginx (self-signed TLS, deploy/nginx) on
+# https://127.0.0.1:8443 in front of two Daphne workers, on PostgreSQL and Redis when they answer.
+tls-demo: $(BIN)/.installed
+	$(BIN)/python -m tests.tls_proxy
 
 clean:
 	rm -rf $(VENV) db.sqlite3* test_db.sqlite3*

@@ -75,9 +75,13 @@ def chromium() -> Iterator:
             browser.close()
 
 
-def manage(env: dict[str, str], *args: str) -> None:
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run manage.py with this environment; its standard output."""
     command = [sys.executable, "manage.py", *args]
-    subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, timeout=120)
+    done = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, text=True, timeout=120
+    )
+    return done.stdout
 
 
 @contextlib.contextmanager

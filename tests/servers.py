@@ -36,25 +36,29 @@ def database_url_for_subprocess() -> str:
 class Worker:
     """One Daphne process serving knewit.asgi on 127.0.0.1."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None):
+    def __init__(self, env: dict[str, str], port: int | None = None, args: tuple[str, ...] = ()):
         self.port = port or free_port()
         self.env = env
+        self.args = args  # more Daphne options, e.g. ("--proxy-headers",)
         self.proc: subprocess.Popen | None = None
 
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    def start(self, timeout: float = 20) -> Worker:
-        daphne = [
+    @property
+    def command(self) -> list[str]:
+        return [
             sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
             "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536",
-            "knewit.asgi:application",
+            *self.args, "knewit.asgi:application",
         ]  # fmt: skip
+
+    def start(self, timeout: float = 20) -> Worker:
         # A file, not a pipe: an undrained pipe would block a chatty server.
         self.log = tempfile.NamedTemporaryFile(prefix=f"daphne-{self.port}-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            daphne, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=self.log
+            self.command, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=self.log
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -126,8 +130,14 @@ class LoggedWorker(Worker):
     """A Worker whose stderr goes to a file in log_dir (pytest's tmp_path, say), kept across restarts on the
     same port; read it with output()."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None, log_dir: Path | None = None):
-        super().__init__(env, port)
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int | None = None,
+        log_dir: Path | None = None,
+        args: tuple[str, ...] = (),
+    ):
+        super().__init__(env, port, args)
         import tempfile
 
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="knewit-worker-"))
@@ -135,17 +145,12 @@ class LoggedWorker(Worker):
         self.starts = 0
 
     def start(self, timeout: float = 20) -> LoggedWorker:
-        daphne = [
-            sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-            "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536",
-            "knewit.asgi:application",
-        ]  # fmt: skip
         self.starts += 1
         with open(self.log_path, "ab") as log:
             log.write(f"--- start {self.starts} ---\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                daphne, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=log
+                self.command, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=log
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -176,10 +181,10 @@ class LoggedWorker(Worker):
             return ""
 
 
-def logged_workers(count: int, env: dict[str, str], log_dir: Path | None = None):
+def logged_workers(count: int, env: dict[str, str], log_dir: Path | None = None, args: tuple[str, ...] = ()):
     """Like workers(), with LoggedWorker (logs in log_dir, e.g. pytest's tmp_path); each keeps its port, so it
     can be started again after a stop."""
-    return _running([LoggedWorker(env, log_dir=log_dir) for _ in range(count)])
+    return _running([LoggedWorker(env, log_dir=log_dir, args=args) for _ in range(count)])
 
 
 class RedisServer:
