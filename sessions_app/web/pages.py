@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
+from quizzes_app.kinds import ONE_TAP, SHOWS_OPTIONS, TEXT_ANSWER_MAX, Kind, Slider, format_number
 from sessions_app import selectors
 from sessions_app.audiences import HOST
+from sessions_app.engine import judging
 from sessions_app.engine.answers import question_facts
+from sessions_app.engine.judging import QuestionFacts
 from sessions_app.models import Answer, GameSession, Player
 
 State = GameSession.State
@@ -14,49 +18,177 @@ State = GameSession.State
 # Every option has a colour AND a shape, so colour-blind students can tell them apart.
 OPTION_SHAPES = ["triangle", "diamond", "circle", "square", "star", "hexagon"]
 SHAPE_GLYPHS = {"triangle": "▲", "diamond": "◆", "circle": "●", "square": "■", "star": "★", "hexagon": "⬢"}
+# Kinds whose answer key is a set of options (marked on the options themselves at the reveal).
+KEYED_OPTIONS = frozenset({Kind.SINGLE, Kind.TRUEFALSE, Kind.MULTI})
+RANGE_DASH = "\N{EN DASH}"  # between the ends of a range of values, as print does
+
+
+def shape_of(pos: int) -> tuple[str, str]:
+    """The shape and glyph of the option shown at this position."""
+    shape = OPTION_SHAPES[pos % len(OPTION_SHAPES)]
+    return shape, SHAPE_GLYPHS[shape]
 
 
 def option_views(
-    texts: list[str], *, bins: list[int] | None = None, correct_idx: int | None = None
+    texts: list[str], *, bins: list[int] | None = None, correct: frozenset[int] = frozenset()
 ) -> list[dict]:
-    """Options with their index, shape, glyph and, when known, count and correctness."""
+    """Options with their shown position, shape, glyph and, when known, count and correctness."""
     top = max(bins or [0]) or 1
-    return [
-        {
-            "idx": i,
-            "text": text,
-            "shape": OPTION_SHAPES[i % len(OPTION_SHAPES)],
-            "glyph": SHAPE_GLYPHS[OPTION_SHAPES[i % len(OPTION_SHAPES)]],
-            "count": bins[i] if bins else 0,
-            "bar": round(100 * (bins[i] if bins else 0) / top),
-            "correct": correct_idx == i,
-        }
-        for i, text in enumerate(texts)
-    ]
+    views = []
+    for i, text in enumerate(texts):
+        shape, glyph = shape_of(i)
+        count = bins[i] if bins and i < len(bins) else 0
+        views.append(
+            {"idx": i, "text": text, "shape": shape, "glyph": glyph, "count": count,
+             "bar": round(100 * count / top), "correct": i in correct}
+        )  # fmt: skip
+    return views
+
+
+# --- the question, as the page shows it --------------------------------------------------------
 
 
 def _question(session: GameSession, now: datetime) -> dict | None:
-    """The current question as the page shows it; `correct_idx` only once it has been revealed."""
+    """The current question as the page shows it; its answer key (`key`) only once it is revealed."""
     if session.current_question_id is None or session.state not in (State.QUESTION, State.RESULTS):
         return None
     # As it was opened (and as it was scored), read once per opening, not per push.
     facts = question_facts(session.current_question_id, session.question_opened_at)
-    revealed = session.state == State.RESULTS
-    correct_idx = facts.correct.index(True) if revealed and True in facts.correct else None
+    order = judging.shown(facts, session.pk, session.current_question_id)
     left_ms = (
         int((session.question_deadline - now).total_seconds() * 1000)
         if session.state == State.QUESTION
         else 0
     )
-    return {
+    question = {
         "num": session.question_index + 1,
         "total": facts.total,
         "prompt": facts.prompt,
-        "texts": list(facts.texts),
+        "kind": facts.kind,
+        # What players see: none for text (the choices are its accepted answers) and slider.
+        "texts": judging.shown_options(facts, order),
         "time_limit": facts.time_limit_s,
         "time_left_ms": max(0, left_ms),
-        "correct_idx": correct_idx,
+        "image": facts.image_url,
+        "image_alt": facts.image_alt,
+        "facts": facts,
+        "order": order,
+        "key": answer_key(facts, order) if session.state == State.RESULTS else None,
     }
+    if facts.kind == Kind.SLIDER:
+        question["slider"] = slider_view(facts.slider)
+    elif facts.kind == Kind.TEXT:
+        question["max_length"] = TEXT_ANSWER_MAX
+    return question
+
+
+def slider_view(slider: Slider) -> dict:
+    """The range input's bounds, as a teacher wrote them, and where its thumb starts: the middle value."""
+    start = slider.min + round((slider.max - slider.min) / 2 / slider.step) * slider.step
+    return {
+        "min": format_number(slider.min),
+        "max": format_number(slider.max),
+        "step": format_number(slider.step),
+        "start": format_number(min(start, slider.max)),
+    }
+
+
+def answer_key(facts: QuestionFacts, order: tuple[int, ...]) -> dict:
+    """The revealed answer for people, per kind; `positions` are the correct options' shown positions."""
+    kind = facts.kind
+    correct = [order.index(i) for i, ok in enumerate(facts.correct) if ok] if kind in KEYED_OPTIONS else []
+    positions = frozenset(correct)
+    key: dict = {
+        "kind": kind,
+        "scored": facts.scored,
+        "text": judging.answer_key_text(facts),
+        "explanation": facts.explanation,
+        "positions": positions,
+        "label": "Correct answers" if len(positions) > 1 else "Correct answer",
+    }
+    if kind == Kind.ORDER:
+        key["label"] = "Correct order"
+        key["order"] = [{"text": text, "pos": order.index(i), "glyph": shape_of(order.index(i))[1]}
+                        for i, text in enumerate(facts.texts)]  # fmt: skip
+    elif kind == Kind.TEXT:
+        key["label"] = "Accepted answers" if len(facts.texts) > 1 else "Accepted answer"
+        key["accepted"] = list(facts.texts)
+    elif kind == Kind.SLIDER:
+        key["value"] = format_number(facts.slider.correct)
+        key["tolerance"] = format_number(facts.slider.tolerance) if facts.slider.tolerance else ""
+    return key
+
+
+def _revealed(session: GameSession) -> dict | None:
+    """The answer key of the question whose results are up, for the players' shared reveal region."""
+    if session.state != State.RESULTS or session.current_question_id is None:
+        return None
+    facts = selectors.current_facts(session)
+    return answer_key(facts, judging.shown(facts, session.pk, session.current_question_id))
+
+
+def _correct_positions(question: dict) -> frozenset[int]:
+    """The options to mark right: none until the reveal."""
+    return question["key"]["positions"] if question["key"] else frozenset()
+
+
+# --- the host's histogram, per kind -----------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def slider_labels(slider: Slider) -> tuple[str, ...]:
+    """Each part of the range (judging.slider_bin) named by the values a student can pick in it:
+    "0 to 9" ... "90 to 100" (with an en dash); computed once per slider."""
+    n = judging.slider_bins(slider)
+    low: list[float | None] = [None] * n
+    high: list[float | None] = [None] * n
+    for k in range(round((slider.max - slider.min) / slider.step) + 1):
+        value = slider.min + k * slider.step
+        if value > slider.max + 1e-9 * slider.step:
+            break
+        part = judging.slider_bin(slider, value, n)
+        low[part] = value if low[part] is None else low[part]
+        high[part] = value
+    labels = []
+    for i in range(n):
+        if low[i] is None:  # no value on the step grid falls here: name its span
+            width = (slider.max - slider.min) / n
+            low[i], high[i] = slider.min + i * width, slider.min + (i + 1) * width
+        first, last = format_number(low[i]), format_number(high[i])
+        labels.append(first if first == last else f"{first}{RANGE_DASH}{last}")
+    return tuple(labels)
+
+
+def histogram_rows(question: dict, bins: list[int], top: list[dict] | None) -> list[dict]:
+    """The host's bars for this kind: per option, per part of a slider's range, right or not in
+    order, or (only once revealed: they would give the answer away) the top typed answers."""
+    kind, key = question["kind"], question["key"]
+    if kind in SHOWS_OPTIONS and kind != Kind.ORDER:
+        options = option_views(question["texts"], bins=bins, correct=_correct_positions(question))
+        return [{**opt, "label": opt["text"], "cls": f"opt{opt['idx']}"} for opt in options]
+    if kind == Kind.ORDER:
+        labels = [("In the right order", "bar-right"), ("In another order", "bar-other")]
+        rows = [{"label": label, "cls": cls, "count": bins[i] if i < len(bins) else 0, "correct": False}
+                for i, (label, cls) in enumerate(labels)]  # fmt: skip
+    elif kind == Kind.SLIDER:
+        slider = question["facts"].slider
+        labels = slider_labels(slider)
+        right = judging.slider_bin(slider, slider.correct, len(labels)) if key else None
+        rows = [{"label": label, "cls": "bar-range", "count": bins[i] if i < len(bins) else 0,
+                 "correct": i == right} for i, label in enumerate(labels)]  # fmt: skip
+    elif key and top:
+        rows = [{"label": row["text"], "cls": "bar-typed", "count": row["count"], "correct": row["correct"]}
+                for row in top]  # fmt: skip
+    else:
+        return []
+    most = max([row["count"] for row in rows] + [1])
+    for row in rows:
+        row["bar"] = round(100 * row["count"] / most)
+        row["gap"] = 100 - row["bar"]  # a column grows up from the bottom of its box
+    return rows
+
+
+# --- the pages ---------------------------------------------------------------------------------
 
 
 def page_opened(session_pk: int, role: str) -> None:
@@ -95,19 +227,18 @@ def host_view(
         context["more_players"] = max(0, context["count"] - LOBBY_NAMES_SHOWN)
     if regions & {"host_stage", "histogram"}:
         question = _question(session, now)
-        if histogram and question:
-            bins = histogram["bins"]
-        elif question:
-            bins = selectors.tally(session, session.question_index, selectors.current_facts(session)).bins
-        else:
-            bins = []
-        context["question"] = question
-        context["options"] = (
-            option_views(question["texts"], bins=bins, correct_idx=question["correct_idx"])
-            if question
-            else []
-        )
-        context["answered"] = sum(bins)
+        context.update(question=question, options=[], bars=[], answered=0)
+        if question:
+            if histogram:
+                bins, answered, top = histogram["bins"], histogram["answered"], histogram.get("top")
+            else:
+                counted = selectors.tally(session, session.question_index, question["facts"])
+                bins, answered, top = counted.bins, counted.answered, counted.top
+            context["options"] = option_views(question["texts"], correct=_correct_positions(question))
+            context["bars"] = histogram_rows(question, bins, top)
+            context["answered"] = answered
+            if question["kind"] == Kind.ORDER:
+                context["in_order"] = bins[0] if bins else 0
     if "leaderboard" in regions:
         context["leaderboard"] = selectors.leaderboard(session, limit=10) if session.revealed_count else []
     if "host_stage" in regions and session.state == State.FINISHED:
@@ -127,8 +258,9 @@ def players_view(session: GameSession, now: datetime, histogram: dict | None = N
         "state": session.state,
         "count": selectors.player_count(session),
         "question": question,
-        "options": option_views(question["texts"], bins=live["bins"] if live else None) if question else [],
+        "options": option_views(question["texts"]) if question else [],
         "live": live,
+        "reveal": _revealed(session),
         "stage": {
             State.LOBBY: "lobby",
             State.QUESTION: "question",
@@ -138,14 +270,48 @@ def players_view(session: GameSession, now: datetime, histogram: dict | None = N
     }
 
 
+def locked_view(recorded: dict, texts: list[str] | None = None) -> dict:
+    """What the "Answer locked in" stage shows, from answer.recorded's fields (or a stored answer put
+    in that shape). `texts`: the shown options when known (a reload); a reply carries positions only,
+    so each is named by its shape and live.js puts the option's text in (data-fill-pos)."""
+
+    def picked(pos: int) -> dict:
+        shape, glyph = shape_of(pos)
+        text = texts[pos] if texts and 0 <= pos < len(texts) else None
+        return {"pos": pos, "shape": shape, "glyph": glyph, "text": text}
+
+    if recorded.get("answer_idxs") is not None:
+        return {"kind": "multi", "picked": [picked(p) for p in sorted(recorded["answer_idxs"])]}
+    if recorded.get("order") is not None:
+        return {"kind": "order", "picked": [picked(p) for p in recorded["order"]]}
+    if recorded.get("text") is not None:
+        return {"kind": "text", "text": recorded["text"]}
+    if recorded.get("value") is not None:
+        return {"kind": "slider", "value": format_number(recorded["value"])}
+    idx = recorded.get("answer_idx")
+    return {"kind": "one", "picked": [picked(idx)] if idx is not None else []}
+
+
+def _recorded(question: dict, mine: Answer) -> dict:
+    """A stored answer in answer.recorded's shape: the kind's field as the player sent it."""
+    kind = question["kind"]
+    if kind in ONE_TAP or mine.response is None:
+        return {"answer_idx": mine.choice_idx}
+    response = mine.response
+    if kind == Kind.ORDER:  # stored as choice indices; sent (and shown) as shown positions
+        response = [question["order"].index(i) for i in response]
+    return {judging.ANSWER_FIELD[kind]: response}
+
+
 def player_view(session: GameSession, player: Player, now: datetime) -> dict:
     """One player's whole page, as after a reload: their answer, their last result, their rank."""
     context = players_view(session, now)
     context["you"] = {"name": player.name, "score": player.score, "rank": selectors.rank_of(session, player)}
     if session.state == State.QUESTION:
         mine = Answer.objects.filter(player=player, question_index=session.question_index).first()
-        if mine is not None:
-            context.update(stage="locked", answered_idx=mine.choice_idx)
+        question = context["question"]
+        if mine is not None and question is not None:
+            context.update(stage="locked", locked=locked_view(_recorded(question, mine), question["texts"]))
     elif session.state == State.RESULTS:
         mine = Answer.objects.filter(player=player, question_index=session.question_index).first()
         context.update(
@@ -156,6 +322,7 @@ def player_view(session: GameSession, player: Player, now: datetime) -> dict:
                 "score": player.score,
                 "rank": context["you"]["rank"],
                 "answered": mine is not None,
+                "scored": context["reveal"]["scored"] if context["reveal"] else True,
             },
         )
     elif session.state == State.FINISHED:

@@ -20,12 +20,15 @@ HOST_REGIONS = {
     "quiz.finished": ("host_stage", "histogram", "leaderboard", "host_controls"),
     "session.closed": ("host_stage", "host_controls"),
 }
+# Players' pages: their verdict is their own stage (personal_pages); the answer key and explanation
+# beside it are the same for all, so they are a region of their own, rendered once per reveal.
 PLAYERS_REGIONS = {
     "lobby.update": ("player_count",),
-    "question.next": ("player_stage",),
+    "question.next": ("player_stage", "player_reveal"),
     "histogram": ("player_live",),
-    "quiz.finished": ("player_stage",),
-    "session.closed": ("player_stage",),
+    "question.results": ("player_reveal",),
+    "quiz.finished": ("player_stage", "player_reveal"),
+    "session.closed": ("player_stage", "player_reveal"),
 }
 
 
@@ -87,9 +90,7 @@ def personal_html(payload: dict) -> str | None:
     if msg_type == "answer.result":
         context = {"stage": "result", "result": payload}
     elif msg_type == "answer.recorded":
-        idx = payload["answer_idx"]
-        shape = pages.OPTION_SHAPES[idx % len(pages.OPTION_SHAPES)]
-        context = {"stage": "locked", "answered_idx": idx, "shape": shape, "glyph": pages.SHAPE_GLYPHS[shape]}
+        context = {"stage": "locked", "locked": pages.locked_view(payload), "num": payload["question_num"]}
     elif msg_type == "kicked":
         context = {"stage": "kicked"}
     elif msg_type == "session.closed":
@@ -102,7 +103,7 @@ def personal_html(payload: dict) -> str | None:
 
 
 HOST_PAGE = ("host_lobby", "host_controls", "host_stage", "histogram", "leaderboard")
-PLAYER_PAGE = ("player_count", "player_stage", "player_live")
+PLAYER_PAGE = ("player_count", "player_stage", "player_reveal", "player_live")
 
 
 def host_page_regions(session: GameSession, now) -> str:

@@ -1,5 +1,6 @@
 // Small behaviour htmx cannot express: a countdown that follows the server's clock, the
-// connection state, keeping keyboard focus across pushes, and reading out changed counts.
+// connection state, keeping keyboard focus across pushes, reading out changed counts, locking an
+// answer once sent, and the answer inputs HTML has no element for (reordering, a slider's value).
 // The server sends the time left; we only animate it between pushes.
 (function () {
   "use strict";
@@ -92,17 +93,145 @@
     var code = event.detail && event.detail.event ? event.detail.event.code : 0;
     if (code === 1006 || code === 1012 || code === 1013) setConnection("Connection lost. Reconnecting…");
   });
-  // A student's answer buttons lock at once; the server's reply then replaces the stage. The chosen
-  // button is not disabled, so keyboard focus stays on it until then; a second press is not sent.
+  // A student's answer locks at once; the server's reply then replaces the stage. The pressed
+  // button (an option, or a form's Submit) is not disabled, so keyboard focus stays on it until
+  // then; a second press is not sent.
   document.addEventListener("htmx:wsBeforeSend", function (event) {
-    var button = event.target.closest ? event.target.closest("button.answer") : null;
+    var target = event.target;
+    var form = target.matches && target.matches("form[data-answer-form]") ? target : null;
+    var button = form ? form.querySelector("button[type=submit]") :
+      (target.closest ? target.closest("button.answer") : null);
     if (!button) return;
-    var grid = button.closest(".answer-grid");
-    if (grid.classList.contains("is-answered")) { event.preventDefault(); return; }
-    grid.classList.add("is-answered");
+    var box = form || button.closest(".answer-grid");
+    if (box.classList.contains("is-answered")) { event.preventDefault(); return; }
+    if (form && form.querySelector("input[type=checkbox]") && !form.querySelector("input:checked")) {
+      event.preventDefault();  // the server would refuse an empty pick; say so here instead
+      form.querySelector("[data-form-error]").textContent = "Pick at least one answer.";
+      form.querySelector("input[type=checkbox]").focus();
+      return;
+    }
+    box.classList.add("is-answered");
     button.classList.add("is-chosen");
     button.setAttribute("aria-pressed", "true");
     button.setAttribute("aria-disabled", "true");
-    grid.querySelectorAll("button").forEach(function (b) { if (b !== button) b.disabled = true; });
+    box.querySelectorAll("button, input").forEach(function (el) { if (el !== button) el.disabled = true; });
+    rememberPicked(box);
+  });
+
+  // A refused answer (too late, already answered elsewhere, a bad value) comes back as a toast while
+  // the question stays up: unlock it, or the student would be stuck with an answer that was not taken.
+  function unlockAnswer() {
+    var box = document.querySelector("#stage .is-answered");
+    if (!box) return;
+    box.classList.remove("is-answered");
+    box.querySelectorAll("button, input").forEach(function (el) {
+      el.disabled = false;
+      el.classList.remove("is-chosen");
+      el.removeAttribute("aria-pressed");
+      if (!el.matches(".move")) el.removeAttribute("aria-disabled");
+    });
+  }
+  document.addEventListener("htmx:wsAfterMessage", function (event) {
+    if (/id="toast"/.test(event.detail.message) && document.querySelector("#toast:not(:empty)")) unlockAnswer();
+  });
+
+  // The reply to an answer names the picked options by position only (it is rendered without the
+  // database); put their texts in from the stage they were picked on.
+  var picked = null;
+  function rememberPicked(box) {
+    var stage = box.closest("#stage");
+    var texts = {};
+    // A one-tap button's position is its value; toggles and order items carry data-pos.
+    box.querySelectorAll("[data-pos], button.answer[value]").forEach(function (el) {
+      var text = el.querySelector(".option-text");
+      if (text) texts[el.dataset.pos || el.value] = text.textContent;
+    });
+    picked = { num: stage ? stage.dataset.questionNum : null, texts: texts };
+  }
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var stage = document.getElementById("stage");
+    if (!picked || !stage || stage.dataset.questionNum !== picked.num) return;
+    stage.querySelectorAll("[data-fill-pos]").forEach(function (el) {
+      var text = picked.texts[el.dataset.fillPos];
+      if (text !== undefined) { el.textContent = text; el.removeAttribute("data-fill-pos"); }
+    });
+  });
+
+  // --- order questions: move items with their arrow buttons (keyboard, tap) or by dragging -------
+
+  function orderItems(list) { return Array.prototype.slice.call(list.querySelectorAll(".order-item")); }
+
+  // The hidden inputs move with their items, so the form sends the positions in the order shown.
+  function orderChanged(list, item, announceIt) {
+    var items = orderItems(list);
+    items.forEach(function (el, i) {
+      el.querySelector("[data-move='-1']").setAttribute("aria-disabled", String(i === 0));
+      el.querySelector("[data-move='1']").setAttribute("aria-disabled", String(i === items.length - 1));
+    });
+    var status = list.parentNode.querySelector("[data-order-status]");
+    if (announceIt && status) {
+      status.textContent = item.querySelector(".option-text").textContent + ": " +
+        (items.indexOf(item) + 1) + " of " + items.length;
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button.move") : null;
+    if (!button || button.getAttribute("aria-disabled") === "true" || button.disabled) return;
+    var item = button.closest(".order-item");
+    var list = item.parentNode;
+    var items = orderItems(list);
+    var to = items.indexOf(item) + Number(button.dataset.move);
+    if (to < 0 || to >= items.length) return;
+    list.insertBefore(item, Number(button.dataset.move) < 0 ? items[to] : items[to].nextSibling);
+    orderChanged(list, item, true);
+    button.focus();  // moving the item in the DOM drops focus; keep it on the arrow just pressed
+  });
+
+  // Pointer events, not HTML drag and drop: the same code works for a finger, a pen and a mouse.
+  // The listeners sit on the document: moving the item in the DOM releases any pointer capture.
+  document.addEventListener("pointerdown", function (event) {
+    var handle = event.target.closest ? event.target.closest(".drag-handle") : null;
+    var item = handle ? handle.closest(".order-item") : null;
+    if (!item || item.closest(".is-answered") || event.button > 0) return;
+    var list = item.parentNode;
+    var pointer = event.pointerId;
+    event.preventDefault();
+    item.classList.add("is-dragging");
+    function move(e) {
+      if (e.pointerId !== pointer) return;
+      var under = document.elementFromPoint(e.clientX, e.clientY);
+      var over = under ? under.closest(".order-item") : null;
+      if (!over || over === item || over.parentNode !== list) return;
+      var box = over.getBoundingClientRect();
+      var before = e.clientY < box.top + box.height / 2 ? over : over.nextSibling;
+      if (before !== item && before !== item.nextSibling) list.insertBefore(item, before);
+    }
+    function end(e) {
+      if (e.pointerId !== pointer) return;
+      item.classList.remove("is-dragging");
+      document.removeEventListener("pointermove", move);
+      document.removeEventListener("pointerup", end);
+      document.removeEventListener("pointercancel", end);
+      orderChanged(list, item, true);
+    }
+    document.addEventListener("pointermove", move);
+    document.addEventListener("pointerup", end);
+    document.addEventListener("pointercancel", end);
+  });
+
+  // --- slider questions: show the value picked, and step it by one with - and + ---------------
+
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches || !event.target.matches("input[data-slider]")) return;
+    var output = event.target.form.querySelector("[data-slider-output]");
+    if (output) output.value = event.target.value;
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button.nudge") : null;
+    if (!button || button.disabled) return;
+    var range = button.form.querySelector("input[data-slider]");
+    if (Number(button.dataset.nudge) < 0) range.stepDown(); else range.stepUp();
+    range.dispatchEvent(new Event("input", { bubbles: true }));
   });
 })();
