@@ -96,11 +96,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True  # serve from STATICFILES_DIRS too when collectstatic has not run
 # Question images. quizzes_app.views.media serves them, so they need neither a proxy nor DEBUG.
-# DJANGO_MEDIA_ROOT is what deploy/knewit.env sets; either name works.
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(
-    os.environ.get("KNEWIT_MEDIA_ROOT") or os.environ.get("DJANGO_MEDIA_ROOT") or BASE_DIR / "media"
-)
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT") or BASE_DIR / "media")
 
 # Security. Production sets DJANGO_SECURE_HTTPS=1 (behind a TLS proxy); `check --deploy` says so if not.
 SECURE_HTTPS = env_bool(os.environ.get("DJANGO_SECURE_HTTPS"), default=False)

@@ -122,10 +122,9 @@ def test_only_safe_methods(client, stored):
 
 
 def test_media_root_comes_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("KNEWIT_MEDIA_ROOT", str(tmp_path / "pictures"))
+    monkeypatch.setenv("DJANGO_MEDIA_ROOT", str(tmp_path / "pictures"))
     assert runpy.run_path(knewit.settings.__file__)["MEDIA_ROOT"] == tmp_path / "pictures"
-    monkeypatch.delenv("KNEWIT_MEDIA_ROOT")
-    monkeypatch.delenv("DJANGO_MEDIA_ROOT", raising=False)
+    monkeypatch.delenv("DJANGO_MEDIA_ROOT")
     fresh = runpy.run_path(knewit.settings.__file__)
     assert fresh["MEDIA_ROOT"] == fresh["BASE_DIR"] / "media"
     assert fresh["MEDIA_URL"] == "/media/"
