@@ -20,7 +20,7 @@ OPTION_SHAPES = ["triangle", "diamond", "circle", "square", "star", "hexagon"]
 SHAPE_GLYPHS = {"triangle": "▲", "diamond": "◆", "circle": "●", "square": "■", "star": "★", "hexagon": "⬢"}
 # Kinds whose answer key is a set of options (marked on the options themselves at the reveal).
 KEYED_OPTIONS = frozenset({Kind.SINGLE, Kind.TRUEFALSE, Kind.MULTI})
-RANGE_DASH = "\N{EN DASH}"  # between the ends of a range of values, as print does
+RANGE_DASH = "\N{EN DASH}"  # between the ends of a range ("0 to 9"), the typographic convention
 
 
 def shape_of(pos: int) -> tuple[str, str]:
