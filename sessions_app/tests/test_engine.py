@@ -496,3 +496,21 @@ async def test_answers_that_wait_for_the_database_thread_go_together(game, host,
     ]
     count = await database_sync_to_async(Answer.objects.filter(session=session).count)()
     assert count == 3
+
+
+def test_the_reveal_costs_the_same_queries_for_3_or_30_players(host, make_quiz):
+    """ranked_players once read each player's session again (one query per player at each reveal)."""
+
+    def reveal_queries(players: int) -> int:
+        quiz = make_quiz(host)
+        session = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="x").session
+        for i in range(players):
+            engine.player_join(
+                code=session.code, raw_name=f"p{i}", password=None, requested_id=None, msg_id=None, now=at(0)
+            )
+        engine.quiz_start(session_pk=session.pk, host=host, now=at(1))
+        with CaptureQueriesContext(connection) as queries:
+            engine.question_end(session_pk=session.pk, host=host, now=at(2))
+        return len(queries)
+
+    assert reveal_queries(3) == reveal_queries(30)
