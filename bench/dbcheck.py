@@ -35,6 +35,11 @@ def counts(code: str) -> dict:
         .filter(n__gt=1)
         .count()
     )
+    # Each player's recorded choice per question (1-based), to compare with what the students sent.
+    choices: dict[str, dict[int, int | None]] = {}
+    rows = Answer.objects.filter(session=session).values_list("player__name", "question_index", "choice_idx")
+    for name, index, choice in rows:
+        choices.setdefault(name, {})[index + 1] = choice
     return {
         "found": True,
         "state": session.state,
@@ -43,6 +48,7 @@ def counts(code: str) -> dict:
         "answers_total": sum(per_question.values()),
         "player_question_pairs_recorded_twice": twice,
         "vendor": __import__("django.db", fromlist=["connection"]).connection.vendor,
+        "choices": choices,
     }
 
 

@@ -1,4 +1,5 @@
-"""Knewit load generator: one host and N students in one session, speaking docs/PROTOCOL.md only.
+"""Knewit load generator: one host and N students in one session, speaking docs/PROTOCOL.md, or, for
+the students on the pages (--pages), doing what a phone's browser does (bench/phone.py).
 
 The host runs in this process; the students are spread over `--procs` child processes, each an
 asyncio loop with one `websockets` client per student. Every process is on the same machine, so
@@ -9,19 +10,24 @@ Standalone, against a server that is already running (bench/run.py starts its ow
     python bench/loadgen.py --url ws://127.0.0.1:8000/ws --token TOKEN --students 200 --questions 3
 
 What a run does:
-  1. the children open N sockets (at most --connect-concurrency handshakes in flight) and wait for
-     `welcome`; the host saves an inline quiz and creates a session;
-  2. every student sends `session.join` at once (join time: first join sent -> last
-     `session.joined`);
+  1. the children open a socket on /ws for each protocol student (at most --connect-concurrency
+     handshakes in flight) and wait for `welcome`; the host saves an inline quiz and creates a session;
+  2. every protocol student sends `session.join` at once; every page student GETs /join/<code>/,
+     POSTs the form (CSRF cookie and field, same-site Origin), follows the redirect to /play/<code>/
+     and opens /ws/page/play/<code>/ with the rejoin cookie, at most --connect-concurrency at a time
+     (join time: first join started -> last student in: `session.joined`, or the page's first stage);
   3. per question: the host sends `quiz.start` / `question.next`; each student answers at a random
-     moment in [0, --window] s after its `question.next`; --dup-fraction of them send the same
+     moment in [0, --window] s after its question (a page sends what htmx sends for the button, if
+     the page still shows the question); --dup-fraction of the protocol students send the same
      `answer.submit` twice with the same msg_id and expect `duplicate: true` on the second; when
-     every student has its acknowledgement the host sends `question.end` and everyone waits for
-     `question.results` / `answer.result`;
+     every student has its acknowledgement the host sends `question.end`, and --reveal-pause s later
+     the next `question.next`, whether every verdict (`answer.result`, a page's result stage) is out
+     or not;
   4. after the last question the host sends `question.next` and everyone waits for `quiz.finished`.
 
 Message accounting: every client counts the frames it receives by phase (lobby, qN.open = from
-its `question.next` to its `question.results`, qN.reveal = from `question.results` on) and type.
+its question to its `question.results` or the page's shared reveal region, qN.reveal = from then
+on) and type (a page's frames by the stage they show).
 """
 
 from __future__ import annotations
@@ -43,10 +49,25 @@ from dataclasses import asdict, dataclass, field
 
 from websockets.asyncio.client import connect
 
+try:
+    from bench import phone
+except ImportError:  # run as a script: bench/ is on the path, the repository is not
+    import phone
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-# Types that are not "per question" traffic: the answers' acknowledgements, and the heartbeat,
-# which comes every 20 s whatever the question does.
-NOT_COUNTED = {"answer.recorded", "ping"}
+# bench/run.py --py-spy sets this: phase_hook(name, start) at the start and end of each phase of a
+# run ("join"; "reveal<q>": from just before End to a second after the Next that follows it).
+phase_hook = None
+
+
+def phase(name: str, start: bool) -> None:
+    if phase_hook is not None:
+        phase_hook(name, start)
+
+
+# Types that are not "per question" traffic: the answers' acknowledgements (a page's is its "locked"
+# stage), and the heartbeat, which comes every 20 s whatever the question does.
+NOT_COUNTED = {"answer.recorded", "stage:locked", "ping"}
 
 
 @dataclass
@@ -59,12 +80,14 @@ class Config:
     options: int = 4
     procs: int = 2
     window: float = 3.0  # students answer at random in [0, window] s after question.next
-    dup_fraction: float = 0.05
+    dup_fraction: float = 0.05  # of the protocol students (a page sends an answer once: live.js)
+    pages: float = 0.0  # this share of the students join and play on the pages (bench/phone.py)
+    reveal_pause: float = 0.5  # the host presses Next this long after ending a question
     time_limit: int = 60  # the server's own deadline; the host ends each question before it
     max_players: int = 0  # 0: max(students, 2000), capped at 10000
     connect_concurrency: int = 100  # handshakes in flight, over all children
     connect_timeout: float = 180.0
-    join_timeout: float = 120.0
+    join_timeout: float = 240.0
     answer_timeout: float = 60.0  # after the window, to wait for every acknowledgement
     reveal_timeout: float = 60.0
     settle: float = 1.0  # pause after the joins and after each reveal
@@ -131,7 +154,8 @@ def peak_rate(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-async def open_socket(url: str, open_s: float):
+async def open_socket(url: str, open_s: float, origin: str | None = None, cookie: str | None = None):
+    """A client socket; a page's also sends its site's Origin and cookies, as a browser does."""
     return await connect(
         url,
         compression=None,  # browsers negotiate it, but Daphne does not offer it
@@ -139,6 +163,8 @@ async def open_socket(url: str, open_s: float):
         open_timeout=open_s,
         close_timeout=2,
         max_size=2**22,
+        origin=origin,
+        additional_headers={"Cookie": cookie} if cookie else None,
     )
 
 
@@ -147,13 +173,14 @@ async def open_socket(url: str, open_s: float):
 
 class Student:
     __slots__ = (
-        "acks", "answer_err", "chosen", "conn_err", "dead", "done", "dup", "dup_acks", "fin_t", "gidx", "join_err",  # noqa: E501
-        "joined_fut", "name", "phase", "player_id", "recv", "result_t", "results_t", "sent", "t_conn",
-        "t_join_sent", "t_joined", "url", "welcome_fut", "ws",
+        "acks", "answer_err", "chosen", "conn_err", "cur_q", "dead", "done", "dup", "dup_acks", "fin_t",
+        "final_rank", "gidx", "join_err", "joined_fut", "name", "page", "phase", "player_id", "recv",
+        "result_t", "results_t", "sent", "shown", "steps", "t_conn", "t_join_sent", "t_joined", "url",
+        "verdicts", "welcome_fut", "ws",
     )  # fmt: skip
 
-    def __init__(self, gidx: int, url: str, dup: bool):
-        self.gidx, self.url, self.dup = gidx, url, dup
+    def __init__(self, gidx: int, url: str, dup: bool, page: bool = False):
+        self.gidx, self.url, self.dup, self.page = gidx, url, dup, page
         self.name = f"s{gidx:05d}"
         self.ws = None
         self.player_id = None
@@ -172,14 +199,21 @@ class Student:
         self.answer_err: dict[int, str] = {}
         self.result_t: dict[int, float] = {}
         self.results_t: dict[int, float] = {}
+        # pages only
+        self.steps: dict[str, float] = {}  # seconds of each step of joining: get, post, play, socket
+        self.cur_q = 0  # the last question the page showed
+        self.shown: tuple = ("lobby", 0)  # the page's stage now, and the question it belongs to
+        self.verdicts: dict[int, list] = defaultdict(list)  # [(t, verdict, figures, after_next)]
+        self.final_rank = None
 
     def summary(self) -> dict:
         return {
-            "gidx": self.gidx, "dup": self.dup, "t_conn": self.t_conn, "conn_err": self.conn_err,
-            "t_join_sent": self.t_join_sent, "t_joined": self.t_joined, "join_err": self.join_err,
-            "recv": self.recv, "sent": self.sent, "acks": dict(self.acks), "chosen": self.chosen,
-            "answer_err": self.answer_err, "result_t": self.result_t, "results_t": self.results_t,
-            "dead": self.dead, "fin_t": self.fin_t,
+            "gidx": self.gidx, "name": self.name, "dup": self.dup, "page": self.page, "t_conn": self.t_conn,
+            "conn_err": self.conn_err, "t_join_sent": self.t_join_sent, "t_joined": self.t_joined,
+            "join_err": self.join_err, "recv": self.recv, "sent": self.sent, "acks": dict(self.acks),
+            "chosen": self.chosen, "answer_err": self.answer_err, "result_t": self.result_t,
+            "results_t": self.results_t, "dead": self.dead, "fin_t": self.fin_t, "steps": self.steps,
+            "verdicts": dict(self.verdicts), "final_rank": self.final_rank,
         }  # fmt: skip
 
 
@@ -223,8 +257,10 @@ class Group:
 
     async def main(self) -> None:
         raise_nofile_limit()
-        sem = asyncio.Semaphore(max(1, self.cfg.connect_concurrency // self.cfg.procs))
-        await asyncio.gather(*(self.connect(s, sem) for s in self.students))
+        self.sem = asyncio.Semaphore(max(1, self.cfg.connect_concurrency // self.cfg.procs))
+        # Protocol students open their sockets before the join; a phone opens its page socket only
+        # after joining over HTTP, so page students wait for the join command.
+        await asyncio.gather(*(self.connect(s, self.sem) for s in self.students if not s.page))
         ok = [s for s in self.students if s.ws is not None]
         self.report("connected", len(ok), Counter(s.conn_err for s in self.students if s.conn_err))
         loop = asyncio.get_running_loop()
@@ -273,9 +309,13 @@ class Group:
         loop = asyncio.get_running_loop()
         live = [s for s in self.students if s.ws is not None]
         for s in self.students:
-            if s.ws is None:
+            if s.ws is None and not s.page:
                 s.join_err = "not_connected"
                 self.retire(s)
+        phones = [s for s in self.students if s.page]
+        for s in phones:
+            s.joined_fut = loop.create_future()
+            self.spawn(self.join_page(s, session_id))
         for s in live:
             s.joined_fut = loop.create_future()
             msg = {"type": "session.join", "session_id": session_id, "name": s.name}
@@ -287,6 +327,7 @@ class Group:
             except Exception as exc:
                 s.join_err = type(exc).__name__
                 s.joined_fut.set_result(False)
+        live += phones
         await asyncio.wait([s.joined_fut for s in live], timeout=self.cfg.join_timeout)
         for s in live:
             if not (s.joined_fut.done() and s.joined_fut.result()):
@@ -377,11 +418,142 @@ class Group:
             s.answer_err[q] = "send_failed"
             self.mark(s, ("answered", q))
 
+    # --- a student on the pages (bench/phone.py) ---
+
+    async def join_page(self, s: Student, code: str) -> None:
+        """GET the join form, POST it, follow the redirect to the play page, open the page socket.
+
+        At most --connect-concurrency phones (over all children) are in these steps at once.
+        """
+        base = "http://" + s.url.split("://", 1)[1].split("/", 1)[0]
+        browser = phone.Browser(base, timeout=self.cfg.join_timeout)
+        async with self.sem:
+            s.t_join_sent = time.time()
+            try:
+                t = time.time()
+                form = await browser.request("GET", f"/join/{code}/")
+                s.steps["get"] = time.time() - t
+                token = phone.csrf_field(form.text)
+                if form.status != 200 or token is None:
+                    raise JoinFailed(f"get:{form.status}")
+                fields = {"csrfmiddlewaretoken": token, "code": code, "nickname": s.name, "password": ""}
+                t = time.time()
+                joined = await browser.request("POST", "/", fields)
+                s.steps["post"] = time.time() - t
+                play_path = joined.header("location") or ""
+                if joined.status != 302 or not play_path.startswith("/play/"):
+                    raise JoinFailed(f"post:{joined.status}")
+                t = time.time()
+                play = await browser.request("GET", play_path)
+                s.steps["play"] = time.time() - t
+                if play.status != 200 or "ws-connect" not in play.text:
+                    raise JoinFailed(f"play:{play.status}")
+                await browser.close()
+                t = time.time()
+                s.url = f"ws{base[4:]}/ws/page/play/{code}/"
+                s.ws = await open_socket(
+                    s.url, self.cfg.connect_timeout, origin=browser.origin, cookie=browser.cookie_header()
+                )
+                self.spawn(self.page_reader(s))
+                await asyncio.wait_for(asyncio.shield(s.joined_fut), self.cfg.join_timeout)
+                s.steps["socket"] = time.time() - t
+            except Exception as exc:
+                s.join_err = s.join_err or (str(exc) if isinstance(exc, JoinFailed) else type(exc).__name__)
+                if not s.joined_fut.done():
+                    s.joined_fut.set_result(False)
+            finally:
+                await browser.close()
+
+    async def page_reader(self, s: Student) -> None:
+        """What the page shows, from each pushed frame; the server's JSON ping gets live.js's pong."""
+        counts, errors = self.counts, self.errors
+        try:
+            async for raw in s.ws:
+                t = time.time()
+                frame = phone.read_frame(raw)
+                if frame.json is not None:
+                    kind = frame.json.get("type")
+                    if kind == "ping":
+                        self.spawn(s.ws.send(json.dumps({"type": "pong", "ts": frame.json.get("ts")})))
+                    counts[(s.phase, kind)] += 1
+                    continue
+                if frame.toast:
+                    errors[("page", frame.toast[:60])] += 1
+                    if s.cur_q in s.sent and not s.acks.get(s.cur_q):
+                        s.answer_err[s.cur_q] = frame.toast[:60]
+                        s.acks[s.cur_q].append((t, None))
+                        self.mark(s, ("answered", s.cur_q))
+                stage = frame.stage
+                if stage is not None and s.t_joined is None:
+                    s.t_joined = t
+                    if not s.joined_fut.done():
+                        s.joined_fut.set_result(True)
+                if stage == "question" and frame.question:
+                    q = s.cur_q = frame.question
+                    s.phase, s.recv[q], s.shown = f"q{q}.open", t, ("question", q)
+                    self.spawn(self.page_answer(s, q, frame.options))
+                elif stage == "locked":
+                    q = frame.question or s.cur_q
+                    s.acks[q].append((t, False))
+                    s.shown = ("locked", q)
+                    self.mark(s, ("answered", q))
+                elif stage == "result":
+                    # The verdict belongs to the first question without one. If the page already shows
+                    # a later question, the verdict has just covered it: the student cannot answer.
+                    q = next((n for n in sorted(s.recv) if n not in s.verdicts), s.cur_q)
+                    s.verdicts[q].append((t, frame.verdict, frame.figures, s.cur_q > q))
+                    s.result_t.setdefault(q, t)
+                    s.phase, s.shown = f"q{q}.reveal", ("result", q)
+                    self.mark(s, ("revealed", q))
+                elif stage == "finished":
+                    s.phase, s.fin_t, s.final_rank, s.shown = "finished", t, frame.final_rank, ("finished", 0)
+                    self.mark(s, ("finished", 0))
+                elif stage in ("kicked", "closed"):
+                    errors[("page", stage)] += 1
+                elif frame.reveal and s.cur_q:  # the shared answer key: a page's question.results
+                    s.phase = f"q{s.cur_q}.reveal"
+                    s.results_t.setdefault(s.cur_q, t)
+                kind = f"stage:{stage}" if stage else ("count" if frame.count is not None else "html")
+                kind = "reveal" if frame.reveal and not stage else kind
+                counts[(s.phase, kind)] += 1
+        except Exception as exc:
+            rcvd = getattr(exc, "rcvd", None)
+            s.conn_err = s.conn_err or f"closed:{getattr(rcvd, 'code', type(exc).__name__)}"
+        finally:
+            s.dead = True
+            if s.joined_fut and not s.joined_fut.done():
+                s.join_err = s.join_err or "closed"
+                s.joined_fut.set_result(False)
+            if s.t_joined:
+                self.retire(s)
+
+    async def page_answer(self, s: Student, q: int, options: list[int]) -> None:
+        """Tap an option within the window, if the page still shows this question (a tap is on what
+        is on the screen)."""
+        await asyncio.sleep(self.rng.uniform(0, self.cfg.window))
+        if s.shown != ("question", q) or not options:
+            s.answer_err[q] = f"not shown: {s.shown[0]}"
+            self.mark(s, ("answered", q))
+            return
+        idx = self.rng.choice(options)
+        s.chosen[q] = idx
+        s.sent[q] = time.time()
+        try:
+            await s.ws.send(phone.answer_message(idx, s.url))
+        except Exception:
+            s.answer_err[q] = "send_failed"
+            self.mark(s, ("answered", q))
+
+
+class JoinFailed(Exception):
+    """A step of a page join that did not answer as the pages do."""
+
 
 def student_main(
-    idx: int, gidx: list[int], urls: list[str], dups: list[bool], cfg: Config, cmd_q, report_q
-) -> None:
-    students = [Student(g, u, d) for g, u, d in zip(gidx, urls, dups, strict=True)]
+    idx: int, gidx: list[int], urls: list[str], dups: list[bool], pages: list[bool], cfg: Config, cmd_q,
+    report_q,
+) -> None:  # fmt: skip
+    students = [Student(g, u, d, p) for g, u, d, p in zip(gidx, urls, dups, pages, strict=True)]
     try:
         asyncio.run(Group(idx, students, cfg, cmd_q, report_q).main())
     except Exception as exc:  # make the parent stop waiting for us
@@ -544,18 +716,25 @@ async def drive(cfg: Config, cmd_qs, report_q, procs) -> dict:
             notes.append("not every child reported its connections")
         marks["connected"] = time.time()
         cpu["connected"] = cpu_of(cfg.server_pids)
+        phase("join", start=True)
         for q in cmd_qs:
             q.put(("join", session_id))
         marks["join_cmd"] = time.time()
         if not await reports.all(("joined",), cfg.join_timeout + 30):
             notes.append("not every child reported its joins")
         marks["joined"] = time.time()
+        phase("join", start=False)
         cpu["joined"] = cpu_of(cfg.server_pids)
         n_joined = sum(v[1] for v in reports.seen[("joined",)].values())
         await asyncio.sleep(cfg.settle)
         for qn in range(1, cfg.questions + 1):
+            if qn > 1:  # a quick host: Next --reveal-pause s after End, whether the reveal is out or not
+                await asyncio.sleep(max(0.0, t_end[qn - 1] + cfg.reveal_pause - time.time()))
+                cpu[f"q{qn - 1}.end"] = cpu_of(cfg.server_pids)
             cpu[f"q{qn}.start"] = cpu_of(cfg.server_pids)
             t_send[qn] = await host.send({"type": "quiz.start" if qn == 1 else "question.next"})
+            if qn > 1:
+                asyncio.get_running_loop().call_later(1.0, phase, f"reveal{qn - 1}", False)
             if not await reports.all(("answered", qn), cfg.window + cfg.answer_timeout):
                 notes.append(f"q{qn}: not every student got its acknowledgements in time")
             # the coalesced histogram that shows everyone, or give up after 3 s
@@ -566,19 +745,18 @@ async def drive(cfg: Config, cmd_qs, report_q, procs) -> dict:
                     ),
                     3.0,
                 )
+            phase(f"reveal{qn}", start=True)  # py-spy takes a moment to attach
             await asyncio.sleep(0.5)  # trailing coalesced pushes belong to this question
             t_end[qn] = await host.send({"type": "question.end"})
-            with contextlib.suppress(TimeoutError):
-                await host.wait(
-                    lambda m, qn=qn: m["type"] == "question.results" and m["question_num"] == qn, 30
-                )
-            if not await reports.all(("revealed", qn), cfg.reveal_timeout):
-                notes.append(f"q{qn}: not every student got answer.result in time")
-            cpu[f"q{qn}.end"] = cpu_of(cfg.server_pids)
-            await asyncio.sleep(cfg.settle)
+        await asyncio.sleep(max(0.0, t_end[cfg.questions] + cfg.reveal_pause - time.time()))
+        cpu[f"q{cfg.questions}.end"] = cpu_of(cfg.server_pids)
         marks["finish_sent"] = await host.send({"type": "question.next"})
+        asyncio.get_running_loop().call_later(1.0, phase, f"reveal{cfg.questions}", False)
         with contextlib.suppress(TimeoutError):
             await host.wait(lambda m: m["type"] == "quiz.finished", 30)
+        for qn in range(1, cfg.questions + 1):  # each student's verdict, by now or soon
+            if not await reports.all(("revealed", qn), cfg.reveal_timeout):
+                notes.append(f"q{qn}: not every student got its verdict in time")
         if not await reports.all(("finished",), 60):
             notes.append("not every student got quiz.finished")
         marks["finished"] = time.time()
@@ -619,8 +797,12 @@ def run_load(cfg: Config) -> dict:
     ctx = mp.get_context("spawn")
     report_q = ctx.Queue()
     cmd_qs, procs = [], []
-    n_dup = round(cfg.students * cfg.dup_fraction)
-    dup_set = set(rng.sample(range(cfg.students), n_dup))
+    # Which students are phones on the pages: a sample of their own, so that without pages the
+    # duplicates are the same students as before.
+    page_set = set(random.Random(cfg.seed + 1).sample(range(cfg.students), round(cfg.students * cfg.pages)))
+    protocol = [g for g in range(cfg.students) if g not in page_set]
+    n_dup = round(len(protocol) * cfg.dup_fraction)
+    dup_set = set(rng.sample(protocol, n_dup))
     for p in range(cfg.procs):
         gidx = list(range(p, cfg.students, cfg.procs))
         cmd_q = ctx.Queue()
@@ -631,6 +813,7 @@ def run_load(cfg: Config) -> dict:
                 gidx,
                 [urls[g % len(urls)] for g in gidx],
                 [g in dup_set for g in gidx],
+                [g in page_set for g in gidx],
                 cfg,
                 cmd_q,
                 report_q,
@@ -681,9 +864,9 @@ def analyse(cfg: Config, raw: dict) -> dict:
     conn_times = [s["t_conn"] for s in students if s["t_conn"]]
     joined = [s for s in students if s["t_joined"]]
     sent = [s["t_join_sent"] for s in students if s["t_join_sent"]]
-    out["connect"] = {
+    out["connect"] = {  # the protocol students' sockets, opened before the join (a page's opens after)
         "ok": len(conn_times),
-        "failed": cfg.students - len(conn_times),
+        "failed": sum(1 for s in students if not s["page"]) - len(conn_times),
         "errors": dict(Counter(s["conn_err"] for s in students if s["conn_err"] and not s["t_conn"])),
         "seconds": round(max(conn_times) - min(conn_times), 2) if conn_times else None,
     }
@@ -777,6 +960,16 @@ def analyse(cfg: Config, raw: dict) -> dict:
     out["ack_p50_ms"] = ms(pct(all_ack, 50))
     out["ack_p99_ms"] = ms(pct(all_ack, 99))
     out["ack_max_ms"] = ms(max(all_ack) if all_ack else None)
+    out["modes"] = {
+        mode: mode_figures(cfg, [s for s in students if s["page"] == (mode == "pages")], raw)
+        for mode in ("protocol", "pages")
+        if any(s["page"] == (mode == "pages") for s in students)
+    }
+    # What each student's first acknowledged answer chose, for the database check (bench/run.py).
+    out["chosen"] = {
+        s["name"]: {q: s["chosen"][q] for q, acks in s["acks"].items() if any(a[1] is False for a in acks)}
+        for s in joined
+    }
 
     lobby = {k[1]: v for k, v in counts.items() if k[0] == "lobby"}
     for k, v in host.counts.items():
@@ -825,6 +1018,91 @@ def analyse(cfg: Config, raw: dict) -> dict:
     return out
 
 
+def correct_idx(cfg: Config, q: int) -> int:
+    return (q - 1) % cfg.options  # as bench_quiz sets it
+
+
+def mode_figures(cfg: Config, students: list[dict], raw: dict) -> dict:
+    """The figures of one kind of student (protocol or pages), side by side in the report.
+
+    join: first join step started -> last student in (protocol: session.join -> session.joined; pages:
+    GET of the join form -> the page socket's first stage). question: the host's send -> the student's
+    question (question.next, or the page's question stage). reveal: the host's question.end -> the
+    student's own verdict (answer.result, or the page's result stage).
+    """
+    joined = [s for s in students if s["t_joined"]]
+    starts = [s["t_join_sent"] for s in students if s["t_join_sent"]]
+    out: dict = {"students": len(students)}
+    out["join"] = {
+        "ok": len(joined),
+        "failed": len(students) - len(joined),
+        "errors": dict(Counter(s["join_err"] for s in students if s["join_err"])),
+        "seconds": round(max(s["t_joined"] for s in joined) - min(starts), 2) if joined else None,
+        "latency_p50_ms": ms(pct([s["t_joined"] - s["t_join_sent"] for s in joined], 50)),
+        "latency_p99_ms": ms(pct([s["t_joined"] - s["t_join_sent"] for s in joined], 99)),
+    }
+    steps = sorted({name for s in joined for name in s["steps"]})
+    out["join_steps_ms"] = {
+        name: (ms(pct([s["steps"][name] for s in joined if name in s["steps"]], 50)),
+               ms(pct([s["steps"][name] for s in joined if name in s["steps"]], 99)))
+        for name in steps
+    }  # fmt: skip
+    questions, after_reveal, reveal_all = [], [], []
+    for q in range(1, cfg.questions + 1):
+        t0, t_end = raw["t_send"].get(q), raw["t_end"].get(q)
+        bcast = [s["recv"][q] - t0 for s in joined if t0 and q in s["recv"]]
+        reveal = [s["result_t"][q] - t_end for s in joined if t_end and q in s["result_t"]]
+        if q > 1:
+            after_reveal += bcast
+        reveal_all += reveal
+        row = {
+            "q": q,
+            "received": len(bcast),
+            "bcast_p50_ms": ms(pct(bcast, 50)),
+            "bcast_p99_ms": ms(pct(bcast, 99)),
+            "revealed": len(reveal),
+            "reveal_p50_ms": ms(pct(reveal, 50)),
+            "reveal_p99_ms": ms(pct(reveal, 99)),
+            "reveal_max_ms": ms(max(reveal) if reveal else None),
+            "acked": sum(1 for s in joined if any(a[1] is False for a in s["acks"].get(q, []))),
+            "answer_errors": dict(Counter(s["answer_err"][q] for s in joined if q in s["answer_err"])),
+        }
+        if any(s["page"] for s in joined):
+            row.update(page_verdicts(cfg, joined, q))
+        questions.append(row)
+    out["questions"] = questions
+    q1 = [s["recv"][1] - raw["t_send"][1] for s in joined if 1 in s["recv"] and 1 in raw["t_send"]]
+    out["q1_p99_ms"] = ms(pct(q1, 99))
+    out["after_reveal_p99_ms"] = ms(pct(after_reveal, 99))
+    out["after_reveal_max_ms"] = ms(max(after_reveal) if after_reveal else None)
+    out["reveal_p50_ms"] = ms(pct(reveal_all, 50))
+    out["reveal_p99_ms"] = ms(pct(reveal_all, 99))
+    out["finished"] = sum(1 for s in joined if s["fin_t"])
+    return out
+
+
+def page_verdicts(cfg: Config, joined: list[dict], q: int) -> dict:
+    """Did every page that was shown question q get exactly one verdict for it, and the right one?"""
+    shown = [s for s in joined if q in s["recv"]]
+    counts = Counter(len(s["verdicts"].get(q, [])) for s in shown)
+    wrong = 0
+    for s in shown:
+        for _, verdict, figures, _ in s["verdicts"].get(q, []):
+            if q not in s["chosen"]:
+                expected = "none"
+            else:
+                expected = "right" if s["chosen"][q] == correct_idx(cfg, q) else "wrong"
+            if verdict != expected or (figures.get("Points", 0) > 0) != (expected == "right"):
+                wrong += 1
+    return {
+        "verdict_missing": counts.get(0, 0),
+        "verdict_twice": sum(v for k, v in counts.items() if k > 1),
+        "verdict_wrong": wrong,
+        # a verdict that came after the page showed the next question covers that question
+        "verdict_after_next": sum(1 for s in shown for v in s["verdicts"].get(q, []) if v[3]),
+    }
+
+
 # --- reporting ---------------------------------------------------------------------------------
 
 
@@ -855,6 +1133,8 @@ def summary_lines(res: dict) -> list[str]:
             f"  {fmt(q['histogram_full_after_last_ack_ms']):>7}  {q['host_msgs']:>9}  {q['msgs_open']:>6}/{q['msgs_reveal']}"  # noqa: E501
         )
     lines.append("")
+    lines += mode_lines(res)
+    lines.append("")
     lines.append(
         f"open-phase messages by type (q1): {res['questions'][0]['msgs_open_by_type'] if res['questions'] else '-'}"  # noqa: E501
     )
@@ -875,6 +1155,45 @@ def summary_lines(res: dict) -> list[str]:
     return lines
 
 
+def mode_lines(res: dict) -> list[str]:
+    """Protocol students and page students side by side."""
+    modes = res.get("modes", {})
+    if not modes:
+        return []
+
+    def pair(a, b) -> str:
+        return f"{fmt(a)} / {fmt(b)}"
+
+    def per_q(m: dict, key: str) -> str:
+        return ", ".join(fmt(q[key]) for q in m["questions"])
+
+    rows = [
+        ("students", lambda m: str(m["students"])),
+        ("joined, failed", lambda m: f"{m['join']['ok']}, {m['join']['failed']} {m['join']['errors'] or ''}"),
+        ("all joined, s", lambda m: fmt(m["join"]["seconds"])),
+        ("join p50 / p99 ms", lambda m: pair(m["join"]["latency_p50_ms"], m["join"]["latency_p99_ms"])),
+        ("join steps p50/p99 ms",
+         lambda m: " ".join(f"{k} {pair(*v)}" for k, v in m["join_steps_ms"].items()) or "-"),
+        ("question p99 ms, q1 / after a reveal", lambda m: pair(m["q1_p99_ms"], m["after_reveal_p99_ms"])),
+        ("question p99 ms per question", lambda m: per_q(m, "bcast_p99_ms")),
+        ("reveal p50 / p99 ms", lambda m: pair(m["reveal_p50_ms"], m["reveal_p99_ms"])),
+        ("reveal p99 ms per question", lambda m: per_q(m, "reveal_p99_ms")),
+        ("got the question, per question", lambda m: per_q(m, "received")),
+        ("answers acknowledged", lambda m: per_q(m, "acked")),
+        ("verdicts received", lambda m: per_q(m, "revealed")),
+        ("verdicts missing/twice/wrong/late", lambda m: ", ".join(
+            "/".join(str(q.get(k, "-")) for k in ("verdict_missing", "verdict_twice", "verdict_wrong",
+                                                  "verdict_after_next"))
+            for q in m["questions"]) if "verdict_missing" in m["questions"][0] else "-"),
+        ("finished", lambda m: str(m["finished"])),
+    ]  # fmt: skip
+    names = list(modes)
+    lines = [f"{'by kind of student':38}" + "".join(f"{n:34}" for n in names)]
+    for label, value in rows:
+        lines.append(f"{label:38}" + "".join(f"{value(modes[n]):34}" for n in names))
+    return lines
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", required=True, help="ws://HOST:PORT/ws of the server (the host connects here)")
@@ -887,6 +1206,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--procs", type=int, default=2)
     p.add_argument("--window", type=float, default=3.0)
     p.add_argument("--dup-fraction", type=float, default=0.05)
+    p.add_argument("--pages", type=float, default=0.0, help="share of students on the pages (0 to 1)")
+    p.add_argument("--reveal-pause", type=float, default=0.5, help="seconds between End and Next")
     p.add_argument("--server-pid", type=int, action="append", default=[], help="read CPU and RSS of these")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     return p.parse_args(argv)
@@ -897,7 +1218,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config(
         url=args.url, token=args.token, student_urls=args.student_url, students=args.students,
         questions=args.questions, procs=args.procs, window=args.window, dup_fraction=args.dup_fraction,
-        server_pids=args.server_pid,
+        pages=args.pages, reveal_pause=args.reveal_pause, server_pids=args.server_pid,
     )  # fmt: skip
     res = run_load(cfg)
     print(json.dumps(res, indent=1, default=str) if args.json else "\n".join(summary_lines(res)))

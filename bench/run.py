@@ -34,6 +34,7 @@ RUNS = REPO / "bench" / "runs"  # one file per UTC day: bench/runs/<YYYY-MM-DD>.
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/knewit_bench"
 DEFAULT_SQLITE = "sqlite:////tmp/knewit-bench.sqlite3"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/5"
+STATIC_ROOT = Path(tempfile.gettempdir()) / "knewit-bench-static"  # collectstatic's output for the pages
 
 try:
     import websockets  # noqa: F401
@@ -43,7 +44,7 @@ except ImportError:  # run with the system python: use the project's venv
     raise
 
 sys.path.insert(0, str(REPO))
-from bench import loadgen  # noqa: E402
+from bench import loadgen, spyslice  # noqa: E402
 
 # --- servers ----------------------------------------------------------------------------------
 
@@ -69,6 +70,7 @@ def server_env(database_url: str, redis_url: str | None, layer: str) -> dict:
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_SETTINGS_MODULE="knewit.settings",
         DJANGO_DEBUG="0",
+        DJANGO_STATIC_ROOT=str(STATIC_ROOT),
         PYTHONUNBUFFERED="1",
     )
     env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
@@ -110,6 +112,8 @@ def prepare_database(database_url: str, env: dict) -> None:
         subprocess.run([*base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=True, timeout=60)
         subprocess.run([*base, f'CREATE DATABASE "{name}"'], check=True, timeout=60)
     manage(env, "migrate", "--noinput")
+    # Without DEBUG the pages name their static files through collectstatic's manifest.
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
 
 
 def host_token(env: dict, username: str = "benchhost") -> str:
@@ -218,51 +222,57 @@ class Servers:
 
 
 class Profiler:
-    """py-spy record on each server (collapsed stacks), stopped with SIGINT so it writes its file."""
+    """py-spy record on each server during each phase of the run (loadgen.phase_hook): the join
+    burst, and each reveal with the question after it; stopped with SIGINT so it writes its file.
 
-    def __init__(self, out_dir: str | None, pids: list[int], rate: int = 50):
+    Only on-CPU samples are kept, per thread; bench/spyslice.py summarises them (phases.txt).
+    """
+
+    def __init__(self, out_dir: str | None, pids: list[int], rate: int = 100):
         self.out_dir, self.pids, self.rate = out_dir, pids, rate
-        self.procs: list[subprocess.Popen] = []
-        self.files: list[str] = []
+        self.running: dict[str, list[subprocess.Popen]] = {}
+        self.stopped: list[subprocess.Popen] = []
+        self.files: list[Path] = []
 
     def __enter__(self) -> Profiler:
-        if not self.out_dir:
-            return self
-        pyspy = REPO / ".venv" / "bin" / "py-spy"
-        Path(self.out_dir).mkdir(parents=True, exist_ok=True)
-        for pid in self.pids:
-            out = str(Path(self.out_dir) / f"daphne-{pid}.txt")
-            self.files.append(out)
-            self.procs.append(
-                subprocess.Popen(
-                    [
-                        str(pyspy),
-                        "record",
-                        "--pid",
-                        str(pid),
-                        "--format",
-                        "raw",
-                        "--rate",
-                        str(self.rate),
-                        "--nonblocking",
-                        "-o",
-                        out,
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+        if self.out_dir:
+            Path(self.out_dir).mkdir(parents=True, exist_ok=True)
+            loadgen.phase_hook = self.phase
         return self
 
+    def phase(self, name: str, start: bool) -> None:
+        """Called on the load generator's loop: starts or stops py-spy, without waiting for it."""
+        if start:
+            pyspy = REPO / ".venv" / "bin" / "py-spy"
+            procs = []
+            for pid in self.pids:
+                out = Path(self.out_dir) / f"daphne-{pid}-{name}.txt"
+                self.files.append(out)
+                command = f"{pyspy} record --pid {pid} --threads --nonblocking --rate {self.rate}"
+                quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+                procs.append(subprocess.Popen([*command.split(), "--format", "raw", "-o", str(out)], **quiet))
+            self.running[name] = procs
+            return
+        for proc in self.running.pop(name, []):
+            proc.send_signal(signal.SIGINT)
+            self.stopped.append(proc)
+
     def __exit__(self, *exc) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for proc in self.procs:
+        loadgen.phase_hook = None
+        for name in list(self.running):
+            self.phase(name, start=False)
+        for proc in self.stopped:
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+    def report(self) -> list[str]:
+        lines = []
+        for path in self.files:
+            if path.exists():
+                lines += spyslice.summary(path, self.rate, top=30)
+        return lines
 
 
 def service_cpu() -> dict[tuple[str, int], float]:
@@ -345,7 +355,13 @@ def machine() -> dict:
         "versions": versions,
         "git": git + (" + uncommitted app changes" if dirty else ""),
         "nofile": loadgen.raise_nofile_limit(),
+        "load_before": loadavg(),
     }
+
+
+def loadavg() -> str:
+    """The box's load averages (1, 5, 15 min), as `uptime` shows them: others share these cores."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def recorded_exactly_once(q: dict, n: int) -> bool:
@@ -358,32 +374,76 @@ def recorded_exactly_once(q: dict, n: int) -> bool:
         and q["dup_bad"] == 0
         and q["results_bins"] == q["expected_bins"]
         and (q.get("db_rows") is None or q["db_rows"] == n)
+        and not q.get("db_choice_mismatch")
     )
+
+
+def within(value, limit) -> bool:
+    return value is not None and value <= limit
+
+
+def mode_targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
+    """Issues #6 and #16, for each kind of student: joining, the question, the reveal, the verdicts."""
+    pause = res["config"]["reveal_pause"]
+    one = workers == 1
+    rows = []
+    for mode, m in res["modes"].items():
+        label, n, j = ("pages" if mode == "pages" else "/ws"), m["students"], m["join"]
+        join_limit = 20 if one or mode == "protocol" else 30
+        rows.append(
+            (
+                f"{label}: {n} students join, 0 failures, all within {join_limit} s",
+                f"{j['ok']}/{n} joined in {j['seconds']} s, {j['failed']} failed {j['errors'] or ''}".strip(),
+                j["failed"] == 0 and within(j["seconds"], join_limit),
+            )
+        )
+        limit = 250 if one else 1000
+        missed = sum(j["ok"] - q["received"] for q in m["questions"])
+        rows.append(
+            (
+                f"{label}: question p99 <= {limit} ms, also after a reveal ({pause} s pause)",
+                f"q1 p99 {m['q1_p99_ms']} ms; after a reveal p99 {m['after_reveal_p99_ms']} ms "
+                f"(max {m['after_reveal_max_ms']}); "
+                f"per question {[q['bcast_p99_ms'] for q in m['questions']]}; {missed} missed",
+                within(m["q1_p99_ms"], limit)
+                and (m["after_reveal_p99_ms"] is None or within(m["after_reveal_p99_ms"], limit))
+                and missed == 0,
+            )
+        )
+        reveal_limit = (300 if one else 1000) if mode == "pages" else None
+        unrevealed = sum(j["ok"] - q["revealed"] for q in m["questions"])
+        rows.append(
+            (
+                f"{label}: reveal (own verdict) p99" + (f" <= {reveal_limit} ms" if reveal_limit else ""),
+                f"p50 {m['reveal_p50_ms']} ms, p99 {m['reveal_p99_ms']} ms; per question "
+                f"{[q['reveal_p99_ms'] for q in m['questions']]}; {unrevealed} without",
+                (within(m["reveal_p99_ms"], reveal_limit) and unrevealed == 0) if reveal_limit else None,
+            )
+        )
+        if mode == "pages":
+            bad = {
+                k: sum(q[k] for q in m["questions"])
+                for k in ("verdict_missing", "verdict_twice", "verdict_wrong", "verdict_after_next")
+            }
+            rows.append(
+                (
+                    "pages: every page got one verdict per question, the right one, before the next question",
+                    ", ".join(f"{k.removeprefix('verdict_')} {v}" for k, v in bad.items()),
+                    not any(bad.values()),
+                )
+            )
+    if "pages" in res["modes"] and one:
+        rss = max(res["server_peak_rss_mb"] or [0])
+        rows.append(("pages: peak RSS <= 250 MB", f"{rss} MB", rss <= 250))
+    return rows
 
 
 def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
-    """(target, measured, passed) for issue #6's targets; None: not measured."""
+    """(target, measured, passed) for the targets of issues #6 and #16; None: not measured."""
     n = res["config"]["students"]
     qs = res["questions"]
     measured = all(q["received"] for q in qs)  # some student saw every question
-    j = res["join"]
-    rows = []
-    rows.append(
-        (
-            f"{n} students join, 0 failures, within 20 s",
-            f"{j['ok']}/{n} joined in {j['seconds']} s, {j['failed']} failed",
-            j["failed"] == 0 and j["ok"] == n and j["seconds"] is not None and j["seconds"] <= 20,
-        )
-    )
-    limit = 250 if workers == 1 else 1000
-    missing = sum(n - q["received"] for q in qs)
-    rows.append(
-        (
-            f"question broadcast p99 <= {limit} ms",
-            f"p99 {res['bcast_p99_ms']} ms, max {res['bcast_max_ms']} ms, {missing} missed",
-            res["bcast_p99_ms"] is not None and res["bcast_p99_ms"] <= limit and missing == 0,
-        )
-    )
+    rows = mode_targets(res, workers)
     exact = all(recorded_exactly_once(q, n) for q in qs)
     last = max((q["last_ack_after_send_s"] or 1e9) for q in qs) if qs else None
     db = [q.get("db_rows") for q in qs]
@@ -392,6 +452,7 @@ def targets(res: dict, workers: int) -> list[tuple[str, str, bool | None]]:
         (
             f"{n} answers recorded exactly once, duplicates flagged",
             f"acked {[q['acked'] for q in qs]}, results {[q['results_sum'] for q in qs]}, db {db}, "
+            f"db choice not the one sent {[q.get('db_choice_mismatch') for q in qs]}, "
             f"dup ok {sum(q['dup_ok'] for q in qs)}/{sum(q['dup_expected'] for q in qs)}",
             exact,
         )
@@ -447,9 +508,12 @@ def machine_line(info: dict) -> str:
 def render(res: dict, info: dict, setup: dict, rows: list, extra: dict) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     c = res["config"]
+    pages = ""
+    if c["pages"]:
+        pages = " on the pages" if c["pages"] >= 1 else f" ({c['pages']:.0%} on the pages)"
     title = (
-        f"## {now}: {c['students']} students, {c['questions']} questions, {setup['workers']} worker(s), "
-        f"{setup['database']}, {setup['layer']}"
+        f"## {now}: {c['students']} students{pages}, {c['questions']} questions, "
+        f"{setup['workers']} worker(s), {setup['database']}, {setup['layer']}"
     )
     if setup.get("label"):
         title += f" ({setup['label']})"
@@ -457,11 +521,16 @@ def render(res: dict, info: dict, setup: dict, rows: list, extra: dict) -> str:
     lines.append(f"- command: `{setup['command']}`")
     lines.append(f"- machine: {machine_line(info)}")
     lines.append(
+        f"- load average (1/5/15 min) before the run {info['load_before']}, after {info.get('load_after')}"
+    )
+    lines.append(
         f"- app at {info['git']}; load generator on the same box: {c['procs']} student processes + 1 host process"  # noqa: E501
     )
     lines.append(
-        f"- settings: window {c['window']} s, duplicates {c['dup_fraction']:.0%}, {c['options']} options, "
-        f"question time limit {c['time_limit']} s (the host ends each question), join msg_id {c['join_msg_id']}"  # noqa: E501
+        f"- settings: window {c['window']} s, duplicates {c['dup_fraction']:.0%} (of /ws students), "
+        f"{c['options']} options, question time limit {c['time_limit']} s (the host ends each question), "
+        f"join msg_id {c['join_msg_id']}, pages {c['pages']:.0%} of the students, "
+        f"Next {c['reveal_pause']} s after End"
     )
     lines.append("")
     lines.append("| target | measured | result |")
@@ -520,6 +589,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--dup-fraction", type=float, default=0.05)
     p.add_argument(
+        "--pages",
+        type=float,
+        nargs="?",
+        const=1.0,
+        default=0.0,
+        help="students on the browser pages: all with --pages, or this share (0.5: half)",
+    )
+    p.add_argument(
+        "--reveal-pause", type=float, default=0.5, help="seconds between the host's End and its Next"
+    )
+    p.add_argument(
         "--workers", type=int, default=1, help="Daphne processes (more than 1 needs Redis and PostgreSQL)"
     )
     p.add_argument(
@@ -571,11 +651,19 @@ def db_check(env: dict, session_id: str | None) -> dict | None:
 
 
 def attach_db(res: dict, db: dict | None) -> None:
+    """The database's answers next to the students' own record: the rows per question, and each
+    student's recorded choice against the one it sent and had acknowledged (none missing, none extra)."""
     if not db or not db.get("found"):
         return
+    recorded = {name: {int(q): c for q, c in by_q.items()} for name, by_q in db.pop("choices", {}).items()}
+    sent = res.get("chosen", {})
     for q in res["questions"]:
         per_q = {int(k): v for k, v in db["answers_per_question"].items()}
         q["db_rows"] = per_q.get(q["q"], 0)
+        names = set(sent) | set(recorded)
+        q["db_choice_mismatch"] = sum(
+            1 for name in names if sent.get(name, {}).get(q["q"]) != recorded.get(name, {}).get(q["q"])
+        )
 
 
 def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
@@ -588,6 +676,8 @@ def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
         window=args.window,
         dup_fraction=args.dup_fraction,
         join_msg_id=args.join_msg_id,
+        pages=args.pages,
+        reveal_pause=args.reveal_pause,
     )
     extra: dict = {}
     if args.url:
@@ -643,9 +733,12 @@ def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
                 url=urls[0], token=token, student_urls=urls, server_pids=servers.pids, **cfg_kw
             )
             before = service_cpu()
-            with Profiler(args.py_spy, servers.pids):
+            with Profiler(args.py_spy, servers.pids) as profiler:
                 res = loadgen.run_load(cfg)
             after = service_cpu()
+            if args.py_spy:
+                (Path(args.py_spy) / "phases.txt").write_text("\n".join(profiler.report()) + "\n")
+                extra["profile"] = str(Path(args.py_spy) / "phases.txt")
             extra["service_cpu"] = service_cpu_delta(before, after)
             extra["log_problems"] = servers.log_problems()
         extra["db"] = db_check(env, res["session_id"])
@@ -670,7 +763,9 @@ def main(argv: list[str] | None = None) -> int:
         res, info, setup, rows = execute(args)
     finally:
         signal.alarm(0)
+    info["load_after"] = loadavg()
     print("\n".join(loadgen.summary_lines(res)))
+    print(f"load average before {info['load_before']}, after {info['load_after']}")
     print()
     for name, value, ok in rows:
         print(f"{mark(ok):4}  {name}: {value}")
