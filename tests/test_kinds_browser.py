@@ -1,12 +1,18 @@
-"""Every question kind played in Chromium against a real Daphne (issue #14): two phones at 360 px answer
-with taps, the keyboard, a drag; the host at 1280x720 sees the live count, the histogram of each kind
-and its answer key; the phones see their verdict and the shared reveal."""
+"""Every question kind played in Chromium against a real Daphne (issue #14): three phones at 360 px answer
+with taps, a drag and a reload (Ada, Bob) and with the keyboard alone (Cy: Tab, Enter, Space, arrows,
+never a click); the host at 1280x720 sees the live count, the histogram of each kind and its answer
+key; the phones see their verdict and the shared reveal.
+
+With KNEWIT_SCREENSHOT_DIR set (e.g. docs/screenshots), each kind's phone question and host reveal are
+saved there as kind-<kind>-phone.png and kind-<kind>-host.png."""
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +45,7 @@ def kinds_quiz() -> dict:
              "correct_idx": 0, "image": picture(), "image_alt": ALT, "explanation": EXPLAIN},
             {"kind": "multi", "prompt": "Which are rocky?",
              "options": ["Mercury", "Jupiter", "Venus", "Saturn"], "correct_idxs": [0, 2]},
+            {"kind": "truefalse", "prompt": "The Sun is a star.", "correct_idx": 0},
             {"kind": "poll", "prompt": "Where would you go?", "options": ["Mars", "Saturn", "Europa"]},
             {"kind": "text", "prompt": "Closest star to Earth?", "accepted": ["The Sun", "Sun"]},
             {"kind": "slider", "prompt": "How many planets?", "min": 0, "max": 20, "step": 1, "correct": 8},
@@ -83,7 +90,34 @@ def order_shown(page) -> list[str]:
     return page.locator(".order-item .option-text").all_inner_texts()
 
 
-def test_every_kind_on_two_phones_and_the_host(server, browser, expect):
+def tab_to(page, target, presses: int = 40) -> None:
+    """Move keyboard focus to `target` with the Tab key alone, as a student without a mouse would."""
+    for _ in range(presses):
+        if target.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {target}")
+
+
+def keyboard_join(page, server, code: str, name: str) -> None:
+    page.goto(f"{server.url}/")
+    tab_to(page, page.get_by_label("Game PIN"))
+    page.keyboard.type(code)
+    tab_to(page, page.get_by_label("Nickname"))
+    page.keyboard.type(name)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/play/{code}/")
+
+
+SHOTS = Path(os.environ["KNEWIT_SCREENSHOT_DIR"]) if os.environ.get("KNEWIT_SCREENSHOT_DIR") else None
+
+
+def shoot(page, name: str) -> None:
+    if SHOTS is not None:
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_every_kind_on_three_phones_and_the_host(server, browser, expect):
     host = browser.new_context(**HOST).new_page()
     host_login(host, server)
     code = host_start_session(host, server)
@@ -96,18 +130,30 @@ def test_every_kind_on_two_phones_and_the_host(server, browser, expect):
         student_join(page, server, code, name)
         phones.append((page, sent, errors))
     (ada, ada_sent, ada_errors), (bob, bob_sent, bob_errors) = phones
+    cy = browser.new_context(**PHONE).new_page()
+    cy_errors: list[str] = []
+    cy.on("pageerror", lambda exc: cy_errors.append(str(exc)))
+    keyboard_join(cy, server, code, "Cy")
     histogram, stage = host.locator("#histogram"), host.locator("#host-stage")
-    expect(host.locator("#lobby")).to_contain_text("2 players")
+    expect(host.locator("#lobby")).to_contain_text("3 players")
 
-    def reveal():
+    def reveal(kind: str):
+        expect(histogram).to_contain_text("3 of 3 answered")
         host.get_by_role("button", name="End question").click()
         expect(host.get_by_role("button", name="Next question")).to_be_visible()
+        if kind != "poll":  # a poll's reveal region shows only an explanation, and these have none
+            expect(cy.locator("#player-reveal")).to_be_visible()
+        shoot(host, f"kind-{kind}-host")
 
     def next_question(num: int, prompt: str):
         host.get_by_role("button", name="Next question").click()
-        for page in (ada, bob):
+        for page in (ada, bob, cy):
             expect(page.locator("#stage .prompt")).to_have_text(prompt)
             expect(page.locator("#player-reveal")).to_be_hidden()  # cleared for the new question
+
+    def cy_press(target, key: str = "Enter") -> None:
+        tab_to(cy, target)
+        cy.keyboard.press(key)
 
     # 1. single, with an image: a tap, the keyboard, a reload.
     host.get_by_role("button", name="Start quiz").click()
@@ -124,8 +170,10 @@ def test_every_kind_on_two_phones_and_the_host(server, browser, expect):
     expect(bob.locator("#stage")).to_contain_text("You chose Jupiter.")
     bob.reload()
     expect(bob.locator("#stage")).to_contain_text("You chose Jupiter.")  # drawn from the database
-    expect(histogram).to_contain_text("2 of 2 answered")
-    reveal()
+    shoot(cy, "kind-single-phone")
+    cy_press(cy.locator("button.answer.opt2"))
+    expect(cy.locator("#stage")).to_contain_text("You chose Venus.")
+    reveal("single")
     expect(stage.locator(".reveal")).to_contain_text("Mars")
     expect(stage.locator(".explanation")).to_have_text(EXPLAIN)
     expect(ada.locator("#stage .verdict")).to_contain_text("Correct!")
@@ -152,26 +200,44 @@ def test_every_kind_on_two_phones_and_the_host(server, browser, expect):
     assert bob_sent.answers == before
     bob.get_by_text("Saturn").click()
     bob.get_by_role("button", name="Submit").click()
-    expect(histogram).to_contain_text("2 of 2 answered")
-    reveal()
+    for name in ("Mercury", "Venus"):
+        cy_press(cy.get_by_role("checkbox", name=name), "Space")
+    shoot(cy, "kind-multi-phone")
+    cy_press(cy.get_by_role("button", name="Submit"))
+    expect(cy.locator("#stage")).to_contain_text("Answer locked in")
+    reveal("multi")
     expect(stage.locator(".option.is-correct")).to_have_text([re.compile("Mercury"), re.compile("Venus")])
     expect(ada.locator("#stage .verdict")).to_contain_text("Correct!")
     expect(ada.locator("#player-reveal")).to_contain_text("Mercury, Venus")
+    expect(cy.locator("#stage .verdict")).to_contain_text("Correct!")
     expect(ada.locator("#toast")).to_be_empty()  # the second press was never an "already answered"
 
-    # 3. poll: a vote is counted, never wrong.
-    next_question(3, "Where would you go?")
+    # 3. true or false.
+    next_question(3, "The Sun is a star.")
+    expect(ada.locator("button.answer")).to_have_text([re.compile("True"), re.compile("False")])
+    ada.get_by_role("button", name="True").click()
+    bob.get_by_role("button", name="False").click()
+    shoot(cy, "kind-truefalse-phone")
+    cy_press(cy.get_by_role("button", name="True"))
+    reveal("truefalse")
+    expect(stage.locator(".reveal")).to_contain_text("True")
+    for page, verdict in ((ada, "Correct!"), (bob, "Not this time"), (cy, "Correct!")):
+        expect(page.locator("#stage .verdict")).to_contain_text(verdict)
+
+    # 4. poll: a vote is counted, never wrong.
+    next_question(4, "Where would you go?")
     ada.locator("button.answer.opt2").click()
     bob.locator("button.answer.opt0").click()
-    expect(histogram).to_contain_text("2 of 2 answered")
-    reveal()
+    shoot(cy, "kind-poll-phone")
+    cy_press(cy.locator("button.answer.opt2"))
+    reveal("poll")
     expect(stage).not_to_contain_text("Correct")
-    for page in (ada, bob):
+    for page in (ada, bob, cy):
         expect(page.locator("#stage .verdict")).to_contain_text("Vote counted")
         expect(page.locator("#stage")).not_to_contain_text("Not this time")
 
-    # 4. text: a refused answer unlocks the form; the projector shows no typed answer before the reveal.
-    next_question(4, "Closest star to Earth?")
+    # 5. text: a refused answer unlocks the form; the projector shows no typed answer before the reveal.
+    next_question(5, "Closest star to Earth?")
     field = bob.get_by_label("Your answer")
     field.fill("   ")  # not empty to the browser, empty once trimmed: the server refuses it
     field.press("Enter")
@@ -182,15 +248,21 @@ def test_every_kind_on_two_phones_and_the_host(server, browser, expect):
     ada.get_by_label("Your answer").fill("the sun")
     ada.get_by_role("button", name="Submit").click()
     expect(ada.locator("#stage .locked-answer")).to_have_text("“the sun”")
-    expect(histogram).to_contain_text("2 of 2 answered")
+    tab_to(cy, cy.get_by_label("Your answer"))
+    cy.keyboard.type("Sun")
+    shoot(cy, "kind-text-phone")
+    cy.keyboard.press("Enter")
+    expect(cy.locator("#stage .locked-answer")).to_have_text("“Sun”")
+    expect(histogram).to_contain_text("3 of 3 answered")
     expect(host.locator("body")).not_to_contain_text("Sirius")
-    reveal()
-    expect(histogram.locator(".bar-row.is-correct")).to_contain_text("the sun")
+    reveal("text")
+    # "the sun" and Cy's "Sun" are both accepted, but typed differently: two rows, both marked.
+    expect(histogram.locator(".bar-row.is-correct")).to_have_text([re.compile("Sun"), re.compile("the sun")])
     expect(histogram).to_contain_text("Sirius")
     expect(stage.locator(".reveal")).to_contain_text("The Sun · Sun")
 
-    # 5. slider: the arrow keys and the + button, the value shown as it moves.
-    next_question(5, "How many planets?")
+    # 6. slider: the arrow keys and the + button, the value shown as it moves.
+    next_question(6, "How many planets?")
     ada.get_by_label("Your answer").focus()
     ada.keyboard.press("ArrowLeft")
     ada.keyboard.press("ArrowLeft")
@@ -200,15 +272,21 @@ def test_every_kind_on_two_phones_and_the_host(server, browser, expect):
     expect(bob.locator("output.slider-value")).to_have_text("11")
     bob.get_by_role("button", name="Submit").click()
     expect(ada.locator("#stage .locked-value")).to_have_text("8")
-    expect(histogram).to_contain_text("2 of 2 answered")
-    reveal()
+    tab_to(cy, cy.get_by_label("Your answer"))
+    for _ in range(3):
+        cy.keyboard.press("ArrowRight")
+    expect(cy.locator("output.slider-value")).to_have_text("13")
+    shoot(cy, "kind-slider-phone")
+    cy_press(cy.get_by_role("button", name="Submit"))
+    expect(cy.locator("#stage .locked-value")).to_have_text("13")
+    reveal("slider")
     expect(stage.locator(".reveal")).to_contain_text("Correct answer: 8")
     expect(histogram.locator(".column.is-correct .column-label")).to_contain_text("8\N{EN DASH}9")
     expect(ada.locator("#stage .verdict")).to_contain_text("Correct!")
     expect(bob.locator("#stage .verdict")).to_contain_text("Not this time")
 
-    # 6. order: Ada by the arrow buttons alone (focus stays on the arrow), Bob by dragging.
-    next_question(6, "Closest to the Sun first")
+    # 7. order: Ada by the arrow buttons (focus stays on the arrow), Bob by dragging, Cy by Tab and Enter.
+    next_question(7, "Closest to the Sun first")
     shown = order_shown(ada)
     assert shown != PLANETS and sorted(shown) == sorted(PLANETS)
     for place, planet in enumerate(PLANETS):
@@ -231,10 +309,19 @@ def test_every_kind_on_two_phones_and_the_host(server, browser, expect):
         page.get_by_role("button", name="Submit").click()
     expect(ada.locator("#stage .locked-list .option-name")).to_have_text(PLANETS)
     expect(bob.locator("#stage .locked-list .option-name")).to_have_text(bob_order)
-    in_order = 1 + (bob_order == PLANETS)
-    expect(histogram).to_contain_text(f"2 of 2 answered, {in_order} in the right order")
-    reveal()
+    cy_first = order_shown(cy)[-1]
+    cy_press(cy.get_by_role("button", name=f"Move {cy_first} up"))  # focus stays on it: Enter again
+    for _ in range(len(PLANETS) - 2):
+        cy.keyboard.press("Enter")
+    assert order_shown(cy)[0] == cy_first
+    shoot(cy, "kind-order-phone")
+    cy_order = order_shown(cy)
+    cy_press(cy.get_by_role("button", name="Submit"))
+    expect(cy.locator("#stage .locked-list .option-name")).to_have_text(cy_order)
+    in_order = 1 + (bob_order == PLANETS) + (cy_order == PLANETS)
+    expect(histogram).to_contain_text(f"3 of 3 answered, {in_order} in the right order")
+    reveal("order")
     expect(stage.locator(".correct-order li")).to_have_text([re.compile(p) for p in PLANETS])
     expect(ada.locator("#player-reveal li")).to_have_text(PLANETS)
 
-    assert ada_errors == [] and bob_errors == [], (ada_errors, bob_errors)
+    assert ada_errors == bob_errors == cy_errors == [], (ada_errors, bob_errors, cy_errors)
