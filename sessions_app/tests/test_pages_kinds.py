@@ -14,7 +14,7 @@ from django.utils import timezone
 from quizzes_app.models import Choice, Question, Quiz
 from sessions_app import engine
 from sessions_app.audiences import HOST, PLAYERS
-from sessions_app.engine import Push
+from sessions_app.engine import Push, judging
 from sessions_app.models import GameSession
 from sessions_app.tests.test_views import as_player, assert_csp_safe, assert_user_text_is_inert
 from sessions_app.web import pages, render
@@ -94,7 +94,9 @@ class Game:
             )
             self.players.append(outcome.player)
             self.tokens.append(outcome.reply["rejoin_token"])
-        GameSession.objects.filter(pk=self.session.pk).update(host_on_page=True, players_on_pages=True)
+        GameSession.objects.filter(pk=self.session.pk).update(
+            host_on_page=True, players_on_pages=True, host_languages=["en"], player_languages=["en"]
+        )
 
     def start(self):
         return engine.quiz_start(session_pk=self.session.pk, host=self.host, now=at(1))
@@ -132,7 +134,9 @@ class Game:
 
     def pushed(self, payload: dict, audience: str) -> str:
         """The HTML this broadcast sends to the pages of one audience (host or players)."""
-        html = dict(render.push_html(self.session.code, "all", payload, self.fresh()))
+        html = {
+            each: text for each, _, text in render.push_html(self.session.code, "all", payload, self.fresh())
+        }
         return html.get(audience, "")
 
 
@@ -390,9 +394,9 @@ def test_the_reveal_is_one_region_for_all_players_beside_each_verdict(
     results = push_of(closed, "question.results")
     session = game.fresh()
     html = render.push_html(game.session.code, "all", results, session)
-    assert [audience for audience, _ in html] == [HOST, PLAYERS]  # rendered once, for every player's page
+    assert [audience for audience, _, _ in html] == [HOST, PLAYERS]  # rendered once, for every player's page
     with django_assert_max_num_queries(1):  # the players' count; the question's facts are read already
-        ((_, reveal),) = render.push_html(game.session.code, PLAYERS, results, session)
+        ((_, _, reveal),) = render.push_html(game.session.code, PLAYERS, results, session)
     assert reveal.startswith('<section id="player-reveal" hx-swap-oob="true"') and 'id="stage"' not in reveal
     for text in REVEALED[game.kind]:
         assert text in reveal, text
@@ -401,7 +405,7 @@ def test_the_reveal_is_one_region_for_all_players_beside_each_verdict(
     verdicts = render.personal_pages(
         game.session.code,
         [(p.player_id, p.payload) for p in closed.events if isinstance(p, Push) and p.player_id],
-    )
+    )["en"]
     assert set(verdicts) == {p.public_id for p in game.players}
     assert all('id="stage"' in v and "player-reveal" not in v for v in verdicts.values())
 
@@ -418,11 +422,11 @@ def test_the_reveal_is_one_region_for_all_players_beside_each_verdict(
 def test_the_next_question_clears_the_reveal(client, host, make_quiz):
     quiz = make_quiz(host, explanation=EXPLANATION)
     session = engine.session_create(host=host, quiz_id=quiz.pk, raw_settings={}, site_url="http://x").session
-    GameSession.objects.filter(pk=session.pk).update(players_on_pages=True)
+    GameSession.objects.filter(pk=session.pk).update(players_on_pages=True, player_languages=["en"])
     engine.quiz_start(session_pk=session.pk, host=host, now=at(1))
     engine.question_end(session_pk=session.pk, host=host, now=at(2))
     opened = push_of(engine.question_next(session_pk=session.pk, host=host, now=at(3)), "question.next")
-    html = dict(render.push_html(session.code, "all", opened))[PLAYERS]
+    html = {each: text for each, _, text in render.push_html(session.code, "all", opened)}[PLAYERS]
     reveal = section(html, "player-reveal")
     assert "is-empty" in reveal and "Correct" not in reveal and EXPLANATION not in html
     assert "Capital of Italy?" in section(html, "stage")
@@ -586,4 +590,4 @@ def test_slider_parts_are_named_by_the_values_in_them(bounds, labels):
     from quizzes_app.kinds import Slider
 
     low, high, step = bounds
-    assert list(pages.slider_labels(Slider(low, high, step, low, 0))) == labels
+    assert list(judging.slider_bin_labels(Slider(low, high, step, low, 0))) == labels

@@ -1,14 +1,19 @@
-"""What the browser pages show, read from the database: the same context serves a page load and a push."""
+"""What the browser pages show, read from the database: the same context serves a page load and a push.
+
+Words put in a context are lazy translations: a push reads its context once and renders it in each
+language of the pages open (web/render.py).
+"""
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
+
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from quizzes_app.kinds import ONE_TAP, SHOWS_OPTIONS, TEXT_ANSWER_MAX, Kind, Slider, format_number
 from sessions_app import selectors
 from sessions_app.audiences import HOST
-from sessions_app.engine import judging
+from sessions_app.engine import insights, judging
 from sessions_app.engine.answers import question_facts
 from sessions_app.engine.judging import QuestionFacts
 from sessions_app.models import Answer, GameSession, Player
@@ -68,7 +73,9 @@ def _question(session: GameSession, now: datetime) -> dict | None:
         # What players see: none for text (the choices are its accepted answers) and slider.
         "texts": judging.shown_options(facts, order),
         "time_limit": facts.time_limit_s,
+        "time_limit_ms": facts.time_limit_s * 1000,
         "time_left_ms": max(0, left_ms),
+        "round": session.question_round,
         "image": facts.image_url,
         "image_alt": facts.image_alt,
         "facts": facts,
@@ -104,14 +111,15 @@ def answer_key(facts: QuestionFacts, order: tuple[int, ...]) -> dict:
         "text": judging.answer_key_text(facts),
         "explanation": facts.explanation,
         "positions": positions,
-        "label": "Correct answers" if len(positions) > 1 else "Correct answer",
+        # One value (a slider's) or one option: singular; several options: plural.
+        "label": ngettext_lazy("Correct answer", "Correct answers", max(1, len(positions))),
     }
     if kind == Kind.ORDER:
-        key["label"] = "Correct order"
+        key["label"] = gettext_lazy("Correct order")
         key["order"] = [{"text": text, "pos": order.index(i), "glyph": shape_of(order.index(i))[1]}
                         for i, text in enumerate(facts.texts)]  # fmt: skip
     elif kind == Kind.TEXT:
-        key["label"] = "Accepted answers" if len(facts.texts) > 1 else "Accepted answer"
+        key["label"] = ngettext_lazy("Accepted answer", "Accepted answers", len(facts.texts))
         key["accepted"] = list(facts.texts)
     elif kind == Kind.SLIDER:
         key["value"] = format_number(facts.slider.correct)
@@ -135,30 +143,6 @@ def _correct_positions(question: dict) -> frozenset[int]:
 # --- the host's histogram, per kind -----------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
-def slider_labels(slider: Slider) -> tuple[str, ...]:
-    """Each part of the range (judging.slider_bin) named by the values a student can pick in it:
-    "0 to 9" ... "90 to 100" (with an en dash); computed once per slider."""
-    n = judging.slider_bins(slider)
-    low: list[float | None] = [None] * n
-    high: list[float | None] = [None] * n
-    for k in range(round((slider.max - slider.min) / slider.step) + 1):
-        value = slider.min + k * slider.step
-        if value > slider.max + 1e-9 * slider.step:
-            break
-        part = judging.slider_bin(slider, value, n)
-        low[part] = value if low[part] is None else low[part]
-        high[part] = value
-    labels = []
-    for i in range(n):
-        if low[i] is None:  # no value on the step grid falls here: name its span
-            width = (slider.max - slider.min) / n
-            low[i], high[i] = slider.min + i * width, slider.min + (i + 1) * width
-        first, last = format_number(low[i]), format_number(high[i])
-        labels.append(first if first == last else f"{first}{RANGE_DASH}{last}")
-    return tuple(labels)
-
-
 def histogram_rows(question: dict, bins: list[int], top: list[dict] | None) -> list[dict]:
     """The host's bars for this kind: per option, per part of a slider's range, right or not in
     order, or (only once revealed: they would give the answer away) the top typed answers."""
@@ -167,12 +151,15 @@ def histogram_rows(question: dict, bins: list[int], top: list[dict] | None) -> l
         options = option_views(question["texts"], bins=bins, correct=_correct_positions(question))
         return [{**opt, "label": opt["text"], "cls": f"opt{opt['idx']}"} for opt in options]
     if kind == Kind.ORDER:
-        labels = [("In the right order", "bar-right"), ("In another order", "bar-other")]
+        labels = [
+            (gettext_lazy("In the right order"), "bar-right"),
+            (gettext_lazy("In another order"), "bar-other"),
+        ]
         rows = [{"label": label, "cls": cls, "count": bins[i] if i < len(bins) else 0, "correct": False}
                 for i, (label, cls) in enumerate(labels)]  # fmt: skip
     elif kind == Kind.SLIDER:
         slider = question["facts"].slider
-        labels = slider_labels(slider)
+        labels = judging.slider_bin_labels(slider)
         right = judging.slider_bin(slider, slider.correct, len(labels)) if key else None
         rows = [{"label": label, "cls": "bar-range", "count": bins[i] if i < len(bins) else 0,
                  "correct": i == right} for i, label in enumerate(labels)]  # fmt: skip
@@ -191,11 +178,25 @@ def histogram_rows(question: dict, bins: list[int], top: list[dict] | None) -> l
 # --- the pages ---------------------------------------------------------------------------------
 
 
-def page_opened(session_pk: int, role: str) -> None:
-    """A page of this session is watching: from now on its broadcasts are also rendered as HTML for
-    that audience (rendering for nobody would cost every event a render)."""
-    flag = "host_on_page" if role == HOST else "players_on_pages"
-    GameSession.objects.filter(pk=session_pk, **{flag: False}).update(**{flag: True})
+def page_opened(session_pk: int, role: str, language: str, player_pk: int | None = None) -> None:
+    """A page of this session is watching, in this language: from now on its broadcasts are also
+    rendered as HTML for that audience and language (rendering for nobody would cost every event a
+    render). A player's own language is kept on their row, for their verdicts (render.personal_pages)."""
+    flag, field = (
+        ("host_on_page", "host_languages") if role == HOST else ("players_on_pages", "player_languages")
+    )
+    if player_pk is not None:
+        Player.objects.filter(pk=player_pk).exclude(language=language).update(language=language)
+    for _ in range(10):  # compare and swap: two pages opening at once must not lose a language
+        known = GameSession.objects.filter(pk=session_pk).values_list(field, flag).first()
+        if known is None or (language in known[0] and known[1]):
+            return
+        languages = known[0] if language in known[0] else [*known[0], language]
+        if GameSession.objects.filter(pk=session_pk, **{field: known[0]}).update(
+            **{field: languages, flag: True}
+        ):
+            return
+    raise RuntimeError(f"the languages of session {session_pk} keep changing")
 
 
 LOBBY_NAMES_SHOWN = 200
@@ -232,19 +233,46 @@ def host_view(
             if histogram:
                 bins, answered, top = histogram["bins"], histogram["answered"], histogram.get("top")
             else:
-                counted = selectors.tally(session, session.question_index, question["facts"])
+                counted = selectors.tally(
+                    session, session.question_index, question["facts"], question["round"]
+                )
                 bins, answered, top = counted.bins, counted.answered, counted.top
             context["options"] = option_views(question["texts"], correct=_correct_positions(question))
             context["bars"] = histogram_rows(question, bins, top)
             context["answered"] = answered
             if question["kind"] == Kind.ORDER:
                 context["in_order"] = bins[0] if bins else 0
+            context.update(_teacher_tools(session, now, question, histogram, known))
     if "leaderboard" in regions:
         context["leaderboard"] = selectors.leaderboard(session, limit=10) if session.revealed_count else []
     if "host_stage" in regions and session.state == State.FINISHED:
         ranking = selectors.leaderboard(session)
-        context.update(podium=ranking[:3], ranking=ranking)
+        context.update(
+            podium=ranking[:3], ranking=ranking, accuracy_ranking=selectors.accuracy_leaderboard(session)
+        )
     return context
+
+
+def _teacher_tools(
+    session: GameSession, now: datetime, question: dict, histogram: dict | None, known: dict | None
+) -> dict:
+    """The host's view of the extra time, the alerts and a re-vote: who is still answering once the
+    class's time is up; at a reveal, the alerts (from the frame being pushed, else read again), the
+    re-vote button, and after a re-vote the first round's bars beside the second's."""
+    if session.state == State.QUESTION:
+        waiting = histogram.get("still_answering") if histogram else selectors.still_answering(session, now)
+        return {"still_answering": waiting or 0, "class_time_up": now >= session.question_deadline}
+    if known and known["type"] == "question.results" and "misconception" in known:
+        alerts = {"misconception": known["misconception"], "key_check": known["key_check"]}
+    else:
+        alerts = insights.alerts_now(session)
+    tools: dict = {"alerts": alerts, "can_revote": question["round"] == 1}
+    if question["round"] == 2:
+        first = selectors.tally(session, session.question_index, question["facts"], 1)
+        tools["first_bars"] = histogram_rows(question, first.bins, first.top)
+        tools["first_answered"] = first.answered
+        tools["switched_to_right"] = selectors.switched_to_right(session, session.question_index)
+    return tools
 
 
 def players_view(session: GameSession, now: datetime, histogram: dict | None = None) -> dict:
@@ -308,12 +336,12 @@ def player_view(session: GameSession, player: Player, now: datetime) -> dict:
     context = players_view(session, now)
     context["you"] = {"name": player.name, "score": player.score, "rank": selectors.rank_of(session, player)}
     if session.state == State.QUESTION:
-        mine = Answer.objects.filter(player=player, question_index=session.question_index).first()
-        question = context["question"]
+        mine = selectors.my_answer(session, player)
+        question = context["question"] = own_time(session, player, context["question"], now)
         if mine is not None and question is not None:
             context.update(stage="locked", locked=locked_view(_recorded(question, mine), question["texts"]))
     elif session.state == State.RESULTS:
-        mine = Answer.objects.filter(player=player, question_index=session.question_index).first()
+        mine = selectors.my_answer(session, player)
         context.update(
             stage="result",
             result={
@@ -326,7 +354,27 @@ def player_view(session: GameSession, player: Player, now: datetime) -> dict:
             },
         )
     elif session.state == State.FINISHED:
-        context.update(stage="finished", final=context["you"])
+        accuracy_rank = selectors.rank_of(session, player, by_accuracy=True)
+        context.update(stage="finished", final={**context["you"], "accuracy_rank": accuracy_rank})
     if player.kicked:
         context["stage"] = "kicked"
     return context
+
+
+def own_time(session: GameSession, player: Player, question: dict | None, now: datetime) -> dict | None:
+    """The question as this player's page shows it: with their own time, if they have extra time."""
+    if question is None or player.time_percent == 100:
+        return question
+    own = {**question, "time_left_ms": selectors.own_time_left_ms(session, player.time_percent, now)}
+    own["time_limit_ms"] = question["time_limit_ms"] * player.time_percent // 100
+    return own
+
+
+def own_time_view(payload: dict) -> dict:
+    """The countdown of a question.time frame (a player's own time), as _countdown.html draws it."""
+    limit_ms = round(payload["time_limit"] * payload["time_factor"] * 1000)
+    return {
+        "num": payload["question_num"],
+        "time_limit_ms": limit_ms,
+        "time_left_ms": payload["time_left_ms"],
+    }
