@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "csp",
+    "nested_admin",  # the quiz page's nested questions and choices (quizzes_app/editor.py)
     "quizzes_app",
     "sessions_app",
 ]

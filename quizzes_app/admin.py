@@ -1,58 +1,46 @@
-"""Quiz editing in the admin: hosts see and edit only their own quizzes; superusers see all."""
+"""Quiz editing in the admin: hosts see and edit only their own quizzes; superusers see all.
+
+A quiz is written on one page (quizzes_app/editor.py): its questions and their choices are nested
+inlines, checked together on save. A question also has a page of its own.
+"""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Q, QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
+from nested_admin import NestedModelAdmin
 
-from quizzes_app.io import QuizFormatError, quiz_from_json, quiz_to_dict, quiz_to_json
-from quizzes_app.kinds import TEXT_ANSWER_MAX, Kind, check_question
+from quizzes_app.copying import quiz_copy
+from quizzes_app.editor import CHOICE_HELP, SLIDER_FIELDS, ChoiceChecks, QuestionForm, QuestionInline
+from quizzes_app.importing import QuizImportMixin
+from quizzes_app.io import quiz_to_dict, quiz_to_json
+from quizzes_app.kinds import Kind, check_question
 from quizzes_app.models import MAX_CHOICES, Choice, Question, Quiz, quiz_problems
 
-# A quiz file carries its images as base64 (a third more than their size); larger quizzes go in
-# with `manage.py import_quiz`.
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-# check_question's error codes for the choices: Question.clean raises them from the saved choices.
-CHOICE_ERROR_CODES = {"choice_count", "correct_count"}
-SLIDER_FIELDS = ("slider_min", "slider_max", "slider_step", "slider_correct", "slider_tolerance")
-# What a question's choices are, by its kind (the table in quizzes_app/kinds.py), above the choice rows.
-CHOICE_HELP = {
-    Kind.SINGLE: "The options; mark exactly one correct.",
-    Kind.MULTI: "The options; mark every correct one (at least one). Players must pick exactly those.",
-    Kind.TRUEFALSE: "Exactly two: True and False, in that order; mark the right one.",
-    Kind.POLL: "The options; mark none: a poll is not scored.",
-    Kind.TEXT: (
-        f"The accepted answers (1 to {MAX_CHOICES}, up to {TEXT_ANSWER_MAX} characters); a typed answer"
-        " matching any of them counts, ignoring case, accents and spaces. “Correct” is not used."
-    ),
-    Kind.SLIDER: "None: a slider question has no choices (delete any); fill in the Slider section.",
-    Kind.ORDER: (
-        "The items, in the correct order (by “Order”); players see them shuffled. “Correct” is not used."
-    ),
-}
+UNPLAYABLE = "This quiz cannot be played yet: {}"
 
 
 def _owns(request: HttpRequest, owner_id: int | None) -> bool:
     return request.user.is_superuser or owner_id == request.user.pk
 
 
-UNPLAYABLE = "This quiz cannot be played yet: {}"
-
-
 def _warn_if_unplayable(request: HttpRequest, quiz_id: int) -> None:
-    """Say what keeps a quiz from being played (the sessions refuse it), unless that is already said."""
+    """Say what keeps a quiz from being played (the sessions refuse it), unless that is already said.
+
+    The quiz page cannot save such a quiz; one can still come from a question's own page (deleting
+    the last question) or from before the quiz page checked its questions.
+    """
     problems = quiz_problems(quiz_id)
     if not problems:
         return
@@ -60,100 +48,8 @@ def _warn_if_unplayable(request: HttpRequest, quiz_id: int) -> None:
     queued = messages.get_messages(request)
     already = any(str(message) == text for message in queued)
     queued.used = False  # reading them above must not drop them from the page
-    if not already:  # e.g. "Save and continue editing" warned on the save, then shows this page
+    if not already:
         messages.warning(request, text)
-
-
-class QuestionForm(forms.ModelForm):
-    """Question.clean checks the saved choices; the admin checks the edited ones in the choice formset.
-
-    A form without the slider fields (the quiz page's rows) cannot ask for them: there a slider question
-    is saved like one without its choices yet, and the quiz page warns that it cannot be played.
-    """
-
-    def ignored_codes(self) -> set[str]:
-        return CHOICE_ERROR_CODES if "slider_min" in self.fields else {*CHOICE_ERROR_CODES, "slider"}
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        # Without this, a question saved with bad choices could never be fixed in the admin.
-        errors = self._errors.get(NON_FIELD_ERRORS) if self._errors else None
-        if not errors:
-            return
-        ignored = self.ignored_codes()
-        kept = [error for error in errors.as_data() if error.code not in ignored]
-        if kept:
-            self._errors[NON_FIELD_ERRORS] = self.error_class(
-                kept, error_class="nonfield", renderer=self.renderer
-            )
-        else:
-            del self._errors[NON_FIELD_ERRORS]
-
-
-class ChoiceInlineFormSet(BaseInlineFormSet):
-    """Enforce what the question's kind needs of its choices, counting only rows that will be kept."""
-
-    def clean(self) -> None:
-        super().clean()
-        if any(self.errors):
-            return
-        flags = [
-            bool(form.cleaned_data.get("is_correct"))
-            for form in self.forms
-            if form.cleaned_data and not (self.can_delete and self._should_delete_form(form))
-        ]
-        question = self.instance
-        check_question(question.kind, flags, question.slider)
-
-
-class ChoiceInline(admin.TabularInline):
-    model = Choice
-    formset = ChoiceInlineFormSet
-    fields = ("order", "text", "is_correct")
-    max_num = MAX_CHOICES
-    template = "admin/quizzes_app/question/choice_inline.html"  # the tabular rows under CHOICE_HELP
-
-    def get_extra(self, request: HttpRequest, obj: Question | None = None, **kwargs) -> int:
-        # Most questions have four options; an existing one only needs room for one more, a slider none.
-        if obj is None:
-            return 4
-        return 0 if obj.kind == Kind.SLIDER else 1
-
-
-class QuestionInline(admin.TabularInline):
-    model = Question
-    form = QuestionForm
-    fields = ("order", "kind", "prompt", "time_limit", "points", "choices_link")
-    readonly_fields = ("choices_link",)
-    extra = 1
-    show_change_link = False
-    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})}}
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
-        return super().get_queryset(request).annotate(choice_count=Count("choices"))
-
-    @admin.display(description="Choices")
-    def choices_link(self, question: Question) -> str:
-        if question.pk is None:
-            return "Save first, then add choices"
-        url = reverse("admin:quizzes_app_question_change", args=[question.pk])
-        if question.kind == Kind.SLIDER:
-            return format_html('<a href="{}">Edit slider</a>', url)
-        return format_html('<a href="{}">Edit choices</a> ({})', url, question.choice_count)
-
-
-class QuizImportForm(forms.Form):
-    file = forms.FileField(
-        label="Quiz JSON file",
-        help_text='{"title": ..., "questions": [{"prompt", "kind", ...}, ...]}, as exported; up to 10 MB.',
-        widget=forms.FileInput(attrs={"accept": ".json,application/json"}),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError("The file is larger than 10 MB; manage.py import_quiz takes any size.")
-        return upload
 
 
 @admin.action(description="Export selected quizzes as JSON", permissions=["view"])
@@ -175,13 +71,30 @@ def export_json(modeladmin: QuizAdmin, request: HttpRequest, queryset: QuerySet[
     return response
 
 
+@admin.action(description="Duplicate selected quizzes", permissions=["add"])
+def duplicate(modeladmin: QuizAdmin, request: HttpRequest, queryset: QuerySet[Quiz]) -> None:
+    """Copies with their questions, choices and images, owned by whoever duplicates them."""
+    copies = [quiz_copy(quiz, owner=request.user) for quiz in queryset.order_by("pk")]
+    for copy in copies:
+        modeladmin.log_addition(request, copy, [{"added": {}}])
+    names = ", ".join(f"“{copy.title}”" for copy in copies)
+    modeladmin.message_user(
+        request, f"Made {names}." if copies else "No quiz was selected.", messages.SUCCESS
+    )
+
+
 @admin.register(Quiz)
-class QuizAdmin(admin.ModelAdmin):
+class QuizAdmin(QuizImportMixin, NestedModelAdmin):
     change_list_template = "admin/quizzes_app/quiz/change_list.html"
     inlines = [QuestionInline]
-    actions = [export_json]
+    actions = [export_json, duplicate]
     search_fields = ("title", "description")
     ordering = ("-updated_at", "pk")
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})}}
+
+    class Media:
+        css = {"all": ["quizzes_app/quiz_editor.css"]}
+        js = ["quizzes_app/quiz_editor.js"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Quiz]:
         queryset = super().get_queryset(request).select_related("owner")
@@ -198,9 +111,10 @@ class QuizAdmin(admin.ModelAdmin):
     def get_list_filter(self, request: HttpRequest) -> tuple:
         return ("owner", "updated_at") if request.user.is_superuser else ("updated_at",)
 
-    def get_exclude(self, request: HttpRequest, obj: Quiz | None = None) -> tuple[str, ...]:
+    def get_fields(self, request: HttpRequest, obj: Quiz | None = None) -> list[str]:
         # A host's quizzes are always their own; only superusers pick an owner.
-        return () if request.user.is_superuser else ("owner",)
+        fields = ["title", "description", "default_time_limit"]
+        return [*fields, "owner"] if request.user.is_superuser else fields
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         return {**super().get_changeform_initial_data(request), "owner": request.user.pk}
@@ -212,8 +126,11 @@ class QuizAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        # Questions are saved before their choices, so a saved quiz may not be playable yet.
         _warn_if_unplayable(request, form.instance.pk)
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
+        context["choice_help"] = CHOICE_HELP
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
@@ -223,6 +140,44 @@ class QuizAdmin(admin.ModelAdmin):
             if quiz is not None and self.has_view_permission(request, quiz):
                 _warn_if_unplayable(request, quiz.pk)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    # Opened from the host dashboard with ?next=, the page goes back there once the quiz is saved.
+
+    def _next_url(self, request: HttpRequest) -> str | None:
+        url = request.GET.get("next")
+        safe = url and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        return url if safe else None
+
+    def response_add(self, request: HttpRequest, obj: Quiz, post_url_continue: str | None = None):
+        response = super().response_add(request, obj, post_url_continue)
+        return self._keep_next(request, response)
+
+    def response_change(self, request: HttpRequest, obj: Quiz):
+        return self._keep_next(request, super().response_change(request, obj))
+
+    def _keep_next(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        # "Save and continue editing" stays on the quiz page, and must still know the way back.
+        next_url = self._next_url(request)
+        staying = "_continue" in request.POST or "_addanother" in request.POST
+        if (
+            next_url
+            and staying
+            and isinstance(response, HttpResponseRedirect)
+            and "next=" not in response.url
+        ):
+            joiner = "&" if "?" in response.url else "?"
+            response["Location"] = response.url + joiner + urlencode({"next": next_url})
+        return response
+
+    def response_post_save_add(self, request: HttpRequest, obj: Quiz) -> HttpResponse:
+        next_url = self._next_url(request)
+        return HttpResponseRedirect(next_url) if next_url else super().response_post_save_add(request, obj)
+
+    def response_post_save_change(self, request: HttpRequest, obj: Quiz) -> HttpResponse:
+        next_url = self._next_url(request)
+        return HttpResponseRedirect(next_url) if next_url else super().response_post_save_change(request, obj)
 
     @admin.display(description="Questions", ordering="question_count")
     def question_count(self, quiz: Quiz) -> int:
@@ -237,34 +192,21 @@ class QuizAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Quiz | None = None) -> bool:
         return super().has_delete_permission(request, obj) and (obj is None or _owns(request, obj.owner_id))
 
-    def get_urls(self) -> list[URLPattern]:
-        # Before the defaults: their "<path:object_id>/" would swallow "import/".
-        info = (self.opts.app_label, self.opts.model_name)
-        view = self.admin_site.admin_view(self.import_view)
-        return [path("import/", view, name="{}_{}_import".format(*info)), *super().get_urls()]
 
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload a quiz JSON file; the new quiz belongs to the uploader."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = QuizImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                quiz = quiz_from_json(form.cleaned_data["file"].read(), owner=request.user)
-            except QuizFormatError as exc:
-                form.add_error("file", str(exc))
-            else:
-                self.log_addition(request, quiz, [{"added": {}}])
-                count = quiz.questions.count()
-                messages.success(request, f"Imported “{quiz.title}” with {count} questions.")
-                return HttpResponseRedirect(reverse("admin:quizzes_app_quiz_change", args=[quiz.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "form": form,
-            "title": "Import a quiz from JSON",
-        }
-        return TemplateResponse(request, "admin/quizzes_app/quiz/import.html", context)
+class ChoiceInline(admin.TabularInline):
+    """A question's own page: its choices, under a line saying what they are for its kind."""
+
+    model = Choice
+    formset = ChoiceChecks
+    fields = ("order", "text", "is_correct")
+    max_num = MAX_CHOICES
+    template = "admin/quizzes_app/question/choice_inline.html"
+
+    def get_extra(self, request: HttpRequest, obj: Question | None = None, **kwargs) -> int:
+        # Most questions have four options; an existing one only needs room for one more, a slider none.
+        if obj is None:
+            return 4
+        return 0 if obj.kind == Kind.SLIDER else 1
 
 
 @admin.register(Question)

@@ -22,7 +22,15 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from quizzes_app.images import IMAGE_MIME_TYPES, MAX_IMAGE_BYTES, image_format
-from quizzes_app.kinds import TEXT_ANSWER_MAX, TRUE_FALSE_TEXTS, Kind, Slider, check_question
+from quizzes_app.kinds import (
+    SLIDER_FIELDS,
+    TEXT_ANSWER_MAX,
+    TRUE_FALSE_TEXTS,
+    Kind,
+    Slider,
+    check_question,
+    slider_error_field,
+)
 from quizzes_app.models import (
     EXPLANATION_MAX,
     MAX_CHOICES,
@@ -43,7 +51,6 @@ DEFAULT_POINTS = Question._meta.get_field("points").default
 DEFAULT_TIMER = Quiz._meta.get_field("default_time_limit").default
 ALLOWED_POINTS = [value for value, _ in POINTS_CHOICES]
 
-SLIDER_FIELDS = ("min", "max", "step", "correct", "tolerance")
 # The fields that describe a question's answers; each kind takes only its own.
 KIND_FIELDS = {
     Kind.SINGLE: {"options", "correct_idx", "correct_idxs"},
@@ -62,7 +69,24 @@ IMAGE_TOO_LARGE = "The image is larger than 5 MB."
 
 
 class QuizFormatError(ValueError):
-    """A quiz file that does not follow the format; the message says where and why."""
+    """A quiz file that does not follow the format; the message says where and why.
+
+    The errors a spreadsheet's row can make also say what is at fault, for its column: `field` is the
+    quiz object's field ("options", "accepted", "correct", "time_limit", "points", "explanation", a
+    slider field), `index` the option's (0-based) when it is one option, and `detail` the message
+    without the question's label.
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, index: int | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.field, self.index, self.detail = field, index, detail or message
+
+
+def _fail(label: str, detail: str, field: str, index: int | None = None) -> QuizFormatError:
+    """'<label>: <detail>', knowing which field (and option) is at fault."""
+    return QuizFormatError(f"{label}: {detail}", field=field, index=index, detail=detail)
 
 
 @dataclass
@@ -93,12 +117,10 @@ def _question_label(number: int, raw: Any) -> str:
     return question_label(number, raw.get("prompt") if isinstance(raw, dict) else None)
 
 
-def _check_time(value: Any, what: str) -> None:
+def _check_time(value: Any, what: str, field: str = "time_limit") -> None:
     if not _is_int(value) or not MIN_TIME_LIMIT <= value <= MAX_TIME_LIMIT:
-        raise QuizFormatError(
-            f"{what} must be a whole number of seconds from {MIN_TIME_LIMIT} to {MAX_TIME_LIMIT},"
-            f" not {value!r}"
-        )
+        detail = f"must be a whole number of seconds from {MIN_TIME_LIMIT} to {MAX_TIME_LIMIT}, not {value!r}"
+        raise QuizFormatError(f"{what} {detail}", field=field, detail=detail)
 
 
 def _check_text(value: str, what: str) -> None:
@@ -118,7 +140,8 @@ def _optional_text(label: str, raw: dict, field: str, max_chars: int) -> str:
     if not isinstance(value, str):
         raise QuizFormatError(f'{label}: "{field}" must be a string')
     if len(value) > max_chars:
-        raise QuizFormatError(f'{label}: "{field}" is longer than {max_chars} characters')
+        detail = f"is longer than {max_chars} characters"
+        raise QuizFormatError(f'{label}: "{field}" {detail}', field=field, detail=detail)
     _check_text(value, f'{label}: "{field}"')
     return value
 
@@ -130,15 +153,21 @@ def _check_options(label: str, options: Any) -> None:
     if not isinstance(options, list):
         raise QuizFormatError(f'{label} needs "options": a list of {MIN_CHOICES} to {MAX_CHOICES} strings')
     if not MIN_CHOICES <= len(options) <= MAX_CHOICES:
+        has = f"has {_plural(len(options), 'option')}; {MIN_CHOICES} to {MAX_CHOICES} are needed"
         raise QuizFormatError(
-            f"{label} has {_plural(len(options), 'option')}; {MIN_CHOICES} to {MAX_CHOICES} are needed"
+            f"{label} {has}",
+            field="options",
+            index=min(len(options), MAX_CHOICES),
+            detail=f"the question {has}",
         )
-    for number, option in enumerate(options, start=1):
+    for index, option in enumerate(options):
         if not isinstance(option, str) or not option.strip():
-            raise QuizFormatError(f"{label}: option {number} must be a non-empty string")
+            raise _fail(label, f"option {index + 1} must be a non-empty string", "options", index)
         if len(option) > MAX_OPTION_CHARS:
-            raise QuizFormatError(f"{label}: option {number} is longer than {MAX_OPTION_CHARS} characters")
-        _check_text(option, f"{label}: option {number}")
+            raise _fail(
+                label, f"option {index + 1} is longer than {MAX_OPTION_CHARS} characters", "options", index
+            )
+        _check_text(option, f"{label}: option {index + 1}")
 
 
 def _correct_idx(label: str, value: Any, count: int) -> set[int]:
@@ -186,15 +215,14 @@ def _text_choices(label: str, raw: dict) -> list[tuple[str, bool]]:
     accepted = raw.get("accepted")
     if not isinstance(accepted, list):
         raise QuizFormatError(f'{label} needs "accepted": a list of 1 to {MAX_CHOICES} accepted answers')
-    for number, answer in enumerate(accepted, start=1):
+    for index, answer in enumerate(accepted):
         if not isinstance(answer, str) or not answer.strip():
-            raise QuizFormatError(f"{label}: accepted answer {number} must be a non-empty string")
+            raise _fail(label, f"accepted answer {index + 1} must be a non-empty string", "accepted", index)
         if len(answer) > TEXT_ANSWER_MAX:
             # A student can type at most this many characters, so a longer answer could never match.
-            raise QuizFormatError(
-                f"{label}: accepted answer {number} is longer than {TEXT_ANSWER_MAX} characters"
-            )
-        _check_text(answer, f"{label}: accepted answer {number}")
+            detail = f"accepted answer {index + 1} is longer than {TEXT_ANSWER_MAX} characters"
+            raise _fail(label, detail, "accepted", index)
+        _check_text(answer, f"{label}: accepted answer {index + 1}")
     return [(answer, False) for answer in accepted]
 
 
@@ -243,7 +271,12 @@ def _answers(label: str, raw: dict, kind: str) -> tuple[list[tuple[str, bool]], 
     try:
         check_question(kind, [ok for _, ok in choices], slider)
     except ValidationError as exc:
-        raise QuizFormatError(f"{label}: {exc.messages[0]}") from None
+        error = exc.error_list[0]
+        field = slider_error_field(error) or {
+            "choice_count": "accepted" if kind == Kind.TEXT else "options",
+            "correct_count": "correct",
+        }.get(error.code, "kind")
+        raise _fail(label, exc.messages[0], field) from None
     return choices, slider
 
 
@@ -286,7 +319,8 @@ def _parse_question(number: int, raw: Any) -> ParsedQuestion:
         _check_time(raw["time_limit"], f'{label}: "time_limit"')
     if "points" in raw and (not _is_int(raw["points"]) or raw["points"] not in ALLOWED_POINTS):
         allowed = ", ".join(str(p) for p in ALLOWED_POINTS)
-        raise QuizFormatError(f'{label}: "points" must be one of {allowed}, not {raw["points"]!r}')
+        detail = f"must be one of {allowed}, not {raw['points']!r}"
+        raise QuizFormatError(f'{label}: "points" {detail}', field="points", detail=detail)
     return ParsedQuestion(
         kind=kind,
         prompt=prompt,
@@ -310,7 +344,7 @@ def _parse_quiz(data: Any) -> list[ParsedQuestion]:
         raise QuizFormatError(f"The title is longer than {MAX_TITLE_CHARS} characters")
     _check_text(title, "The title")
     if data.get("default_timer") is not None:
-        _check_time(data["default_timer"], '"default_timer"')
+        _check_time(data["default_timer"], '"default_timer"', "default_timer")
     questions = data.get("questions")
     if not isinstance(questions, list) or not questions:
         raise QuizFormatError('The quiz needs "questions": a non-empty list')

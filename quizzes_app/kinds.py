@@ -46,6 +46,9 @@ SHOWS_OPTIONS = frozenset({Kind.SINGLE, Kind.MULTI, Kind.TRUEFALSE, Kind.POLL, K
 TRUE_FALSE_TEXTS = ("True", "False")
 
 
+SLIDER_FIELDS = ("min", "max", "step", "correct", "tolerance")
+
+
 @dataclass(frozen=True)
 class Slider:
     min: float
@@ -99,26 +102,41 @@ def check_question(kind: str, correct_flags: list[bool], slider: Slider | None =
 
 
 def check_slider(slider: Slider | None) -> None:
-    """min < max, a step that fits, the correct value in range and a tolerance of 0 or more."""
-    if slider is None or any(
-        value is None or not math.isfinite(value)
-        for value in (slider.min, slider.max, slider.step, slider.correct, slider.tolerance)
-    ):
-        raise ValidationError(
-            "A slider question needs its minimum, maximum, step, correct value and tolerance.", code="slider"
+    """min < max, a step that fits, the correct value in range and a tolerance of 0 or more.
+
+    Each error's params["field"] names the Slider field at fault, so an editor can show it there.
+    """
+    missing = [
+        field
+        for field in SLIDER_FIELDS
+        if slider is None or (value := getattr(slider, field)) is None or not math.isfinite(value)
+    ]
+    if missing:
+        raise _slider_error(
+            "A slider question needs its minimum, maximum, step, correct value and tolerance.", missing[0]
         )
     if not slider.min < slider.max:
-        raise ValidationError("The slider's minimum must be less than its maximum.", code="slider")
+        raise _slider_error("The slider's minimum must be less than its maximum.", "max")
     if not 0 < slider.step <= slider.max - slider.min:
-        raise ValidationError("The slider's step must be more than 0 and at most max - min.", code="slider")
+        raise _slider_error("The slider's step must be more than 0 and at most max - min.", "step")
     if (slider.max - slider.min) / slider.step > MAX_SLIDER_STEPS:
-        raise ValidationError(f"The slider has more than {MAX_SLIDER_STEPS} steps.", code="slider")
+        raise _slider_error(f"The slider has more than {MAX_SLIDER_STEPS} steps.", "step")
     if not slider.min <= slider.correct <= slider.max:
-        raise ValidationError(
-            "The slider's correct value must be between its minimum and maximum.", code="slider"
-        )
+        raise _slider_error("The slider's correct value must be between its minimum and maximum.", "correct")
     if slider.tolerance < 0:
-        raise ValidationError("The slider's tolerance cannot be negative.", code="slider")
+        raise _slider_error("The slider's tolerance cannot be negative.", "tolerance")
+
+
+def _slider_error(message: str, field: str) -> ValidationError:
+    # The messages have no %-placeholders, so params only carry the field and never change the text.
+    return ValidationError(message, code="slider", params={"field": field})
+
+
+def slider_error_field(error: ValidationError) -> str | None:
+    """The Slider field a check_slider error is about ("min", "max", ...), or None for other errors."""
+    if getattr(error, "code", None) != "slider":
+        return None
+    return (getattr(error, "params", None) or {}).get("field")
 
 
 def normalise_text(text: str) -> str:

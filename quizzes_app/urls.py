@@ -4,4 +4,5 @@ from quizzes_app import views
 
 urlpatterns = [
     path("ping", views.ping, name="ping"),
+    path("quizzes/<int:quiz_id>/duplicate/", views.quiz_duplicate, name="quiz_duplicate"),
 ]

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
+from quizzes_app.copying import quiz_copy
+from quizzes_app.hosts import is_host
 from quizzes_app.images import IMAGE_MIME_TYPES
+from quizzes_app.models import Quiz
 
 # What question_image_path names a file (the storage may add "_" and 7 letters to a taken name):
 # one flat name under questions/, so no path from a URL can leave that folder.
@@ -47,3 +56,16 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
     response["Cache-Control"] = IMMUTABLE
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+@require_POST
+def quiz_duplicate(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    """The dashboard's "Duplicate": a copy of one of my quizzes, opened on its page to be changed."""
+    if not is_host(request.user) or not request.user.has_perm("quizzes_app.add_quiz"):
+        raise PermissionDenied("Only hosts can duplicate quizzes.")
+    mine = Quiz.objects.all() if request.user.is_superuser else Quiz.objects.filter(owner=request.user)
+    copy = quiz_copy(get_object_or_404(mine, pk=quiz_id), owner=request.user)
+    messages.success(request, f"Made “{copy.title}”: change what you like and save it.")
+    url = reverse("admin:quizzes_app_quiz_change", args=[copy.pk])
+    return HttpResponseRedirect(f"{url}?{urlencode({'next': reverse('host_dashboard')})}")
