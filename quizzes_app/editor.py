@@ -57,6 +57,15 @@ class QuestionForm(NewRowsByContent, forms.ModelForm):
     the slider field it is about.
     """
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("kind") == Kind.SLIDER:
+            # Most sliders count in ones and want the exact value, as in the spreadsheet's template.
+            for name, default in (("slider_step", 1.0), ("slider_tolerance", 0.0)):
+                if name in self.fields and cleaned.get(name) is None and name not in self.errors:
+                    cleaned[name] = default
+        return cleaned
+
     def full_clean(self) -> None:
         super().full_clean()
         errors = self._errors.get(NON_FIELD_ERRORS) if self._errors else None
@@ -220,6 +229,12 @@ class QuestionInline(NestedStackedInline):
         if db_field.name == "order":
             field.widget = forms.NumberInput(attrs={"class": "order-input", "min": 0})
             field.help_text = "Type a number to move the question, or drag its bar."
+        elif db_field.name == "prompt":
+            field.label = "Question"
+        elif db_field.name == "slider_step":
+            field.help_text = "Empty: 1."
+        elif db_field.name == "slider_tolerance":
+            field.help_text = f"{field.help_text} Empty: 0."
         return field
 
     @admin.display(description="Current image")

@@ -466,7 +466,7 @@ def test_add_slider_question(host_client, quiz):
         ({"slider_correct": "101"}, "The slider's correct value must be between its minimum and maximum."),
         ({"slider_tolerance": "-1"}, "The slider's tolerance cannot be negative."),
         (
-            {"slider_step": ""},
+            {"slider_correct": ""},
             "A slider question needs its minimum, maximum, step, correct value and tolerance.",
         ),
     ],

@@ -7,6 +7,7 @@ import html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from quizzes_app.kinds import Slider
 from quizzes_app.models import Question, Quiz, quiz_problems
 from quizzes_app.tests.editing import (
     QUIZ_ADD,
@@ -151,7 +152,8 @@ def test_choices_are_checked_for_their_kind(host_client, item, message):
         ({"slider_step": 0}, "slider_step", "The slider's step must be more than 0 and at most max - min."),
         ({"slider_correct": 21}, "slider_correct", "correct value must be between its minimum and maximum."),
         ({"slider_tolerance": -1}, "slider_tolerance", "The slider's tolerance cannot be negative."),
-        ({"slider_step": None}, "slider_step", "A slider question needs its minimum, maximum, step"),
+        ({"slider_min": None}, "slider_min", "A slider question needs its minimum, maximum, step"),
+        ({"slider_correct": None}, "slider_correct", "A slider question needs its minimum, maximum, step"),
     ],
 )
 def test_a_slider_mistake_is_shown_at_its_field(host_client, fields, field, message):
@@ -162,6 +164,14 @@ def test_a_slider_mistake_is_shown_at_its_field(host_client, fields, field, mess
     form = question_forms(response)[0]
     assert any(message in error for error in form.errors[field]), form.errors
     assert not form.non_field_errors()
+
+
+def test_a_sliders_step_and_tolerance_may_be_left_empty(host_client):
+    item = question(
+        "How many?", [], kind="slider", **{**SLIDER, "slider_step": None, "slider_tolerance": None}
+    )
+    assert host_client.post(QUIZ_ADD, quiz_post([item])).status_code == 302
+    assert Question.objects.get().slider == Slider(min=0, max=20, step=1, correct=8, tolerance=0)
 
 
 def test_a_quiz_needs_a_question(host_client):
