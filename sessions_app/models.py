@@ -22,6 +22,11 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def time_factor(time_percent: int) -> float:
+    """An extra-time percent (100, 150, 200) as the factor the wire and people say: 1, 1.5, 2."""
+    return time_percent // 100 if time_percent % 100 == 0 else time_percent / 100
+
+
 class HostToken(models.Model):
     """An API token for WebSocket clients that act as a host; only its hash is kept."""
 
@@ -56,7 +61,13 @@ class GameSession(models.Model):
         Question, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     question_opened_at = models.DateTimeField(null=True, blank=True)
+    # The class's deadline, shown on the projector; players with extra time have later ones of their own.
     question_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The last personal deadline (the class's unless someone has extra time): the latest the open
+    # round can stay open. The close Wake and the sweep go by it.
+    question_closes_at = models.DateTimeField(null=True, blank=True)
+    # 1, or 2 while (and after) the open question is re-voted (docs/PROTOCOL.md `question.revote`).
+    question_round = models.PositiveSmallIntegerField(default=1)
     advance_at = models.DateTimeField(null=True, blank=True, help_text="When auto-advance moves on.")
     revealed_count = models.IntegerField(default=0, help_text="Questions whose results were shown.")
     # Browser pages get HTML pushes; rendering them only matters once a page is watching.
@@ -79,6 +90,11 @@ class GameSession(models.Model):
         return f"{self.code} ({self.get_state_display()})"
 
     @property
+    def scores_revote(self) -> bool:
+        """Whether a re-vote's answer counts instead of the first (setting `revote_scores`)."""
+        return bool(self.settings.get("revote_scores"))
+
+    @property
     def is_open(self) -> bool:
         return self.state != self.State.FINISHED
 
@@ -98,6 +114,12 @@ class Player(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
     latency_ms = models.IntegerField(null=True, blank=True)
+    # Extra time the host gave this student (`player.accommodate`), in percent of each question's
+    # limit: 100, 150 or 200. Whole numbers, so that the SQL and Python sides of the tie-break time
+    # (ranking.paced_ms) divide alike.
+    time_percent = models.PositiveSmallIntegerField(
+        default=100, choices=[(100, "no extra time"), (150, "1.5 times the time"), (200, "twice the time")]
+    )
 
     class Meta:
         ordering = ["joined_at", "pk"]
@@ -108,6 +130,10 @@ class Player(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def time_factor(self) -> float:
+        return time_factor(self.time_percent)
 
 
 class Answer(models.Model):
@@ -126,11 +152,18 @@ class Answer(models.Model):
     correct = models.BooleanField()
     points = models.IntegerField()
     msg_id = models.CharField(max_length=64, blank=True)
+    # 1, or 2 for an answer to the question's re-vote.
+    round = models.PositiveSmallIntegerField(default=1)
+    # The player's extra time when they answered (Player.time_percent then): what their deadline
+    # and their speed score went by, so a regrade scores the answer again exactly.
+    time_percent = models.PositiveSmallIntegerField(default=100)
 
     class Meta:
-        ordering = ["question_index", "received_at"]
+        ordering = ["question_index", "round", "received_at"]
         constraints = [
-            models.UniqueConstraint(fields=["player", "question"], name="one_answer_per_player_question"),
+            models.UniqueConstraint(
+                fields=["player", "question", "round"], name="one_answer_per_player_question_round"
+            ),
             # A repeated msg_id is never applied twice, even while a later question is open.
             models.UniqueConstraint(
                 fields=["player", "msg_id"], condition=~Q(msg_id=""), name="one_answer_per_player_msg_id"
@@ -140,7 +173,31 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         given = self.choice_idx if self.response is None else self.response
-        return f"{self.player} q{self.question_index + 1}: {given}"
+        again = " (re-vote)" if self.round == 2 else ""
+        return f"{self.player} q{self.question_index + 1}{again}: {given}"
+
+
+class Regrade(models.Model):
+    """A question's answer key as the host set it after the game, for this session only.
+
+    `key` holds the kind's answer key (engine/regrade.py): {"correct_idxs": [...]} (single,
+    truefalse, multi: choice indices), {"accepted": [...]} (text), {"correct": x, "tolerance": y}
+    (slider) or {"correct_order": [...]} (order: choice indices, first to last). The answers'
+    verdicts and points, and the players' totals, are recomputed from it when it is set.
+    """
+
+    session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="regrades")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    key = models.JSONField()
+    regraded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "question"], name="one_regrade_per_session_question"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session.code} {self.question_id} regraded"
 
 
 class ProcessedMessage(models.Model):

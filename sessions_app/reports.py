@@ -1,200 +1,99 @@
-"""Reads for the results report: computed from Answer rows in a fixed number of queries."""
+"""Reads for the results report: computed from Answer rows in a fixed number of queries.
+
+The rows it is made of are report_rows.py's. A question the host regraded (engine/regrade.py) is
+shown and judged by its new key; a re-voted one has its second round beside the first.
+"""
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, Count, F, FloatField, IntegerField, OuterRef, QuerySet, Subquery, Sum, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)  # fmt: skip
 from django.db.models.functions import Cast, Coalesce
 
 from quizzes_app.kinds import Kind
 from quizzes_app.models import Question
 from sessions_app import ranking
-from sessions_app.engine import judging
+from sessions_app.engine import answer_keys, insights, judging
 from sessions_app.engine.judging import QuestionFacts
-from sessions_app.models import Answer, GameSession, Player
+from sessions_app.engine.scores import counted_round
+from sessions_app.engine.session_settings import DEFAULT_MISCONCEPTION_THRESHOLD
+from sessions_app.models import Answer, GameSession, Player, Regrade
+from sessions_app.report_rows import (
+    CORRECT_MARK,
+    DISTRIBUTION_LABEL,
+    NONE,
+    ORDER_ROWS,
+    RIGHT,
+    VOTED,
+    WRONG,
+    OptionStat,
+    PlayerAnswer,
+    PlayerRow,
+    QuestionStat,
+    Revote,
+    SessionReport,
+    format_ms,
+    median,
+    percent,
+)  # fmt: skip
 
-RIGHT, WRONG, NONE = "right", "wrong", "none"
-# A poll answer is neither right nor wrong: it was a vote.
-VOTED = "voted"
+__all__ = [
+    "CORRECT_MARK", "DISTRIBUTION_LABEL", "NONE", "RIGHT", "VOTED", "WRONG", "OptionStat", "PlayerAnswer",
+    "PlayerRow", "QuestionStat", "SessionReport", "format_ms", "past_sessions_for", "session_report",
+]  # fmt: skip
 
-# What a distribution row marked correct means, by kind (said in words, not by colour alone).
-CORRECT_MARK = {
-    Kind.SINGLE: "correct answer",
-    Kind.TRUEFALSE: "correct answer",
-    Kind.MULTI: "correct answer",
-    Kind.TEXT: "accepted answer",
-    Kind.SLIDER: "the correct value is in this range",
-    Kind.ORDER: "correct",
-}
-# What a question's distribution counts, by kind.
-DISTRIBUTION_LABEL = {
-    Kind.SINGLE: "Answers per option",
-    Kind.TRUEFALSE: "Answers per option",
-    Kind.POLL: "Votes per option",
-    Kind.MULTI: "How many picked each option (players could pick several)",
-    Kind.TEXT: "Most typed answers (alike spellings counted together)",
-    Kind.SLIDER: "Answers over the range",
-    Kind.ORDER: "Answers in the right order",
-}
-ORDER_ROWS = ("In the right order", "In another order")
-
-
-def format_ms(ms: int | None) -> str:
-    """Milliseconds as seconds for people, e.g. '3.2 s'; an en dash when there is no value."""
-    return "\u2013" if ms is None else f"{ms / 1000:.1f} s"
+# A question of the report: as saved, its facts as judged (by a regrade's key, if any), as saved.
+Played = tuple[Question, QuestionFacts, QuestionFacts]
 
 
-def _median(values: list[int]) -> int | None:
-    return round(statistics.median(values)) if values else None
-
-
-def _percent(part: int, whole: int) -> float:
-    return round(100 * part / whole, 1) if whole else 0.0
-
-
-@dataclass
-class OptionStat:
-    """One row of a question's distribution: an option, a typed answer, a part of a slider's range,
-    or (order) right or not."""
-
-    index: int
-    text: str
-    count: int
-    percent: float  # of the answers to this question
-    is_correct: bool
-
-
-@dataclass
-class QuestionStat:
-    index: int  # 0-based, as in Answer.question_index
-    number: int
-    prompt: str
-    kind: str
-    options: list[OptionStat]
-    correct_index: int | None  # single and truefalse only
-    correct_text: str  # the answer key in words; empty for a poll
-    answered_count: int
-    correct_count: int | None  # None for a poll
-    percent_correct: float | None  # of the players, so silence counts against it; None for a poll
-    median_ms: int | None
-    played: bool
-    other_count: int = 0  # text: answers beyond the most typed ones listed
-
-    @property
-    def median_label(self) -> str:
-        return format_ms(self.median_ms)
-
-    @property
-    def scored(self) -> bool:
-        return self.kind != Kind.POLL
-
-    @property
-    def kind_label(self) -> str:
-        return Kind(self.kind).label if self.kind in Kind.values else self.kind
-
-    @property
-    def distribution_label(self) -> str:
-        return DISTRIBUTION_LABEL.get(self.kind, "Answers")
-
-    @property
-    def correct_mark(self) -> str:
-        return CORRECT_MARK.get(self.kind, "correct answer")
-
-    @property
-    def tells_difficulty(self) -> bool:
-        """Whether its percent correct says how hard it was: reached, and not a poll."""
-        return self.played and self.scored
-
-
-@dataclass
-class PlayerAnswer:
-    number: int
-    prompt: str
-    kind: str
-    choice_idx: int | None  # one-tap kinds
-    response: Any  # the other kinds, as stored (Answer.response)
-    answer_text: str  # the answer in words (judging.readable)
-    correct_text: str
-    outcome: str  # RIGHT, WRONG, VOTED (a poll) or NONE
-    response_ms: int | None
-    points: int | None
-
-    @property
-    def time_label(self) -> str:
-        return format_ms(self.response_ms)
-
-    @property
-    def scored(self) -> bool:
-        return self.kind != Kind.POLL
-
-
-@dataclass
-class PlayerRow:
-    pk: int
-    public_id: str
-    name: str
-    joined_at: datetime
-    score: int
-    correct_count: int
-    accuracy: float  # of the scored questions played
-    median_ms: int | None  # of the answers to scored questions
-    total_ms: int
-    answers: list[PlayerAnswer]
-    rank: int = 0
-    accuracy_rank: int = 0
-
-    @property
-    def median_label(self) -> str:
-        return format_ms(self.median_ms)
-
-
-@dataclass
-class SessionReport:
-    session: GameSession
-    code: str
-    quiz_title: str
-    date: datetime
-    player_count: int
-    questions: list[QuestionStat]
-    players: list[PlayerRow]  # by score
-    accuracy_ranking: list[PlayerRow] = field(default_factory=list)
-
-    @property
-    def has_polls(self) -> bool:
-        return any(not q.scored for q in self.questions)
-
-    def player(self, public_id: str) -> PlayerRow | None:
-        """The row of the player with this public id, if they are in the report."""
-        return next((row for row in self.players if row.public_id == public_id), None)
-
-
-def _questions(session: GameSession) -> list[tuple[Question, QuestionFacts]]:
-    """The quiz's questions in play order, each with its facts (two queries)."""
+def _questions(session: GameSession) -> list[Played]:
+    """The quiz's questions in play order, each with its facts, as regraded and as saved (two queries:
+    a regrade comes in the same query as its question)."""
     if session.quiz_id is None:
         return []
+    regrade = Regrade.objects.filter(session=session, question=OuterRef("pk"))
     questions = list(
         Question.objects.filter(quiz_id=session.quiz_id)
         .select_related("quiz")
         .order_by("order", "pk")
+        .annotate(
+            regrade_key=Subquery(regrade.values("key")[:1], output_field=JSONField()),
+            regraded_at=Subquery(regrade.values("regraded_at")[:1]),
+        )
         .prefetch_related("choices")
     )
-    return [(q, judging.facts_of(q, list(q.choices.all()), total=len(questions))) for q in questions]
+    played = []
+    for q in questions:
+        own = judging.facts_of(q, list(q.choices.all()), total=len(questions))
+        played.append((q, answer_keys.with_key(own, q.regrade_key), own))
+    return played
 
 
-def _answers_by_player(session: GameSession, player_ids: set[int]) -> dict[int, dict[int, tuple]]:
-    """{player pk: {question pk: (choice_idx, response, response_ms, correct, points)}} in one query."""
+def _answers_by_player(session: GameSession, player_ids: set[int]) -> dict[int, dict[tuple[int, int], tuple]]:
+    """{player pk: {(question pk, round): (choice_idx, response, response_ms, correct, points,
+    time_percent)}} in one query."""
     rows = Answer.objects.filter(session=session).values_list(
-        "player_id", "question_id", "choice_idx", "response", "response_ms", "correct", "points"
-    )
-    by_player: dict[int, dict[int, tuple]] = {pk: {} for pk in player_ids}
-    for player_id, question_id, *rest in rows:
+        "player_id", "question_id", "round", "choice_idx", "response", "response_ms", "correct", "points",
+        "time_percent",
+    )  # fmt: skip
+    by_player: dict[int, dict[tuple[int, int], tuple]] = {pk: {} for pk in player_ids}
+    for player_id, question_id, round_, *rest in rows:
         # Kicked players are out of the report, answers included, so counts match the player count.
         if player_id in by_player:
-            by_player[player_id][question_id] = tuple(rest)
+            by_player[player_id][question_id, round_] = tuple(rest)
     return by_player
 
 
@@ -210,43 +109,54 @@ def _slider_complete(facts: QuestionFacts) -> bool:
     return slider is not None and None not in (slider.min, slider.max, slider.step, slider.correct)
 
 
+def _answer(number: int, question: Question, facts: QuestionFacts, stored: tuple | None) -> PlayerAnswer:
+    """One answer of a player, in words, or their silence (outcome NONE)."""
+    choice_idx, response, response_ms, correct, points, time_percent = stored or (None,) * 5 + (100,)
+    if stored is None:
+        outcome = NONE
+    elif not facts.scored:
+        outcome = VOTED
+    else:
+        outcome = RIGHT if correct else WRONG
+    return PlayerAnswer(
+        number=number,
+        prompt=question.prompt,
+        kind=facts.kind,
+        choice_idx=choice_idx,
+        response=response,
+        answer_text=judging.readable(facts.kind, facts.texts, choice_idx, response),
+        correct_text=_answer_key(facts),
+        outcome=outcome,
+        response_ms=response_ms,
+        points=points,
+        time_percent=time_percent,
+    )
+
+
 def _player_row(
-    player: Player,
-    questions: list[tuple[Question, QuestionFacts]],
-    given: dict[int, tuple],
-    played: list[bool],
-) -> PlayerRow:
-    answers = []
-    for number, (question, facts) in enumerate(questions, start=1):
-        choice_idx, response, response_ms, correct, points = given.get(question.pk, (None,) * 5)
-        if question.pk not in given:
-            outcome = NONE
-        elif not facts.scored:
-            outcome = VOTED
-        else:
-            outcome = RIGHT if correct else WRONG
-        answers.append(
-            PlayerAnswer(
-                number=number,
-                prompt=question.prompt,
-                kind=facts.kind,
-                choice_idx=choice_idx,
-                response=response,
-                answer_text=judging.readable(facts.kind, facts.texts, choice_idx, response),
-                correct_text=_answer_key(facts),
-                outcome=outcome,
-                response_ms=response_ms,
-                points=points,
-            )
-        )
-    answered = [a for a in answers if a.outcome != NONE]
+    player: Player, questions: list[Played], given: dict[tuple[int, int], tuple], played: list[bool],
+    revote_scores: bool,
+) -> PlayerRow:  # fmt: skip
+    answers, counted = [], []
+    for number, (question, facts, _) in enumerate(questions, start=1):
+        answer = _answer(number, question, facts, given.get((question.pk, 1)))
+        if (question.pk, 2) in given:
+            answer.second = _answer(number, question, facts, given[question.pk, 2])
+        rounds = {r for r in (1, 2) if (question.pk, r) in given}
+        answer.counts = counted_round(rounds, revote_scores) == 1
+        answers.append(answer)
+        counted.append(answer if answer.counts else answer.second)
+    answered = [a for a in counted if a.outcome != NONE]
     correct_count = sum(1 for a in answered if a.outcome == RIGHT)
     # A poll has no right answer, so it counts in neither accuracy nor the time it took to be right;
     # the tie-break time below is the ranking rule's, which counts every question played.
-    scored_played = sum(1 for (_, facts), p in zip(questions, played, strict=True) if p and facts.scored)
+    scored_played = sum(1 for (_, facts, _), p in zip(questions, played, strict=True) if p and facts.scored)
     times = [
-        (a.response_ms, facts.time_limit_s * 1000)
-        for a, (_, facts), p in zip(answers, questions, played, strict=True)
+        (
+            None if a.outcome == NONE else ranking.paced_ms(a.response_ms, a.time_percent),
+            facts.time_limit_s * 1000,
+        )
+        for a, (_, facts, _), p in zip(counted, questions, played, strict=True)
         if p
     ]
     return PlayerRow(
@@ -256,10 +166,11 @@ def _player_row(
         joined_at=player.joined_at,
         score=sum(a.points for a in answered),
         correct_count=correct_count,
-        accuracy=_percent(correct_count, scored_played),
-        median_ms=_median([a.response_ms for a in answered if a.scored]),
+        accuracy=percent(correct_count, scored_played),
+        median_ms=median([a.response_ms for a in answered if a.scored]),
         total_ms=ranking.total_answer_ms([ms for ms, _ in times], [limit for _, limit in times]),
         answers=answers,
+        time_percent=player.time_percent,
     )
 
 
@@ -281,7 +192,7 @@ def _distribution(facts: QuestionFacts, given: list[PlayerAnswer]) -> tuple[list
     n = len(given)
 
     def row(i: int, text: str, is_correct: bool) -> OptionStat:
-        return OptionStat(i, text, counted.bins[i], _percent(counted.bins[i], n), is_correct)
+        return OptionStat(i, text, counted.bins[i], percent(counted.bins[i], n), is_correct)
 
     if facts.kind == Kind.TEXT:
         rows = [row(i, top["text"], top["correct"]) for i, top in enumerate(counted.top)]
@@ -296,8 +207,9 @@ def _distribution(facts: QuestionFacts, given: list[PlayerAnswer]) -> tuple[list
 
 
 def _question_stat(
-    index: int, question: Question, facts: QuestionFacts, rows: list[PlayerRow], played: bool
+    index: int, played: Played, rows: list[PlayerRow], reached: bool, session: GameSession
 ) -> QuestionStat:
+    question, facts, own = played
     given = [row.answers[index] for row in rows if row.answers[index].outcome != NONE]
     options, other_count = _distribution(facts, given)
     correct_index = (
@@ -306,6 +218,9 @@ def _question_stat(
         else None
     )
     correct_count = sum(1 for a in given if a.outcome == RIGHT) if facts.scored else None
+    threshold = session.settings.get("misconception_threshold", DEFAULT_MISCONCEPTION_THRESHOLD)
+    where = {"session_pk": session.pk, "question_pk": question.pk}
+    judged = [(n, a.choice_idx, a.response, a.outcome == RIGHT) for n, a in enumerate(given)]
     return QuestionStat(
         index=index,
         number=index + 1,
@@ -316,11 +231,30 @@ def _question_stat(
         correct_text=_answer_key(facts),
         answered_count=len(given),
         correct_count=correct_count,
-        percent_correct=None if correct_count is None else _percent(correct_count, len(rows)),
-        median_ms=_median([a.response_ms for a in given]),
-        played=played,
+        percent_correct=None if correct_count is None else percent(correct_count, len(rows)),
+        median_ms=median([a.response_ms for a in given]),
+        played=reached,
         other_count=other_count,
+        question_pk=question.pk,
+        misconception=insights.misconception(facts, judged, threshold, **where) if given else None,
+        revote=_revote(index, facts, rows),
+        regraded_at=question.regraded_at,
+        own_key_text=_answer_key(own) if question.regraded_at else "",
+        key=answer_keys.own_key(facts) if _slider_complete(facts) or facts.kind != Kind.SLIDER else None,
+        texts=facts.texts,
     )
+
+
+def _revote(index: int, facts: QuestionFacts, rows: list[PlayerRow]) -> Revote | None:
+    """The second round of question `index`, if it was re-voted."""
+    pairs = [(row.answers[index], row.answers[index].second) for row in rows if row.answers[index].second]
+    if not pairs:
+        return None
+    second = [b for _, b in pairs]
+    options, other_count = _distribution(facts, second)
+    right = sum(1 for a in second if a.outcome == RIGHT) if facts.scored else None
+    switched = sum(1 for a, b in pairs if a.outcome == WRONG and b.outcome == RIGHT)
+    return Revote(options, len(second), right, switched, other_count)
 
 
 def session_report(session: GameSession) -> SessionReport:
@@ -329,10 +263,12 @@ def session_report(session: GameSession) -> SessionReport:
     players = list(session.players.filter(kicked=False).order_by("joined_at", "pk"))
     given = _answers_by_player(session, {p.pk for p in players})
     # A question counts as played if the session reached it or anyone answered it.
-    answered_questions = {qid for answers in given.values() for qid in answers}
-    played = [i <= session.question_index or q.pk in answered_questions for i, (q, _) in enumerate(questions)]
-    rows = [_player_row(p, questions, given[p.pk], played) for p in players]
-    stats = [_question_stat(i, q, facts, rows, played[i]) for i, (q, facts) in enumerate(questions)]
+    answered_questions = {qid for answers in given.values() for qid, _ in answers}
+    played = [
+        i <= session.question_index or q.pk in answered_questions for i, (q, _, _) in enumerate(questions)
+    ]
+    rows = [_player_row(p, questions, given[p.pk], played, session.scores_revote) for p in players]
+    stats = [_question_stat(i, q, rows, played[i], session) for i, q in enumerate(questions)]
 
     by_score = sorted(
         rows,
@@ -342,10 +278,11 @@ def session_report(session: GameSession) -> SessionReport:
     )
     for rank, row in enumerate(by_score, start=1):
         row.rank = rank
-    # Someone who never answered has no median; they go after everyone who did.
-    no_time = float("inf")
     by_accuracy = sorted(
-        rows, key=lambda r: (-r.correct_count, no_time if r.median_ms is None else r.median_ms)
+        rows,
+        key=lambda r: ranking.accuracy_key(
+            correct_count=r.correct_count, total_answer_ms=r.total_ms, joined_at=r.joined_at, pk=r.pk
+        ),
     )
     for rank, row in enumerate(by_accuracy, start=1):
         row.accuracy_rank = rank

@@ -6,15 +6,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from quizzes_app.models import Question, Quiz
 from sessions_app import protocol, ranking
 from sessions_app.engine import judging
 from sessions_app.engine.answers import question_facts
 from sessions_app.engine.judging import QuestionFacts
-from sessions_app.models import Answer, GameSession, Player
+from sessions_app.models import Answer, GameSession, Player, time_factor
 
 
 def sessions_with_code(code: str) -> QuerySet[GameSession]:
@@ -73,7 +74,7 @@ def question_ids(quiz_id: int) -> list[int]:
 
 
 def question_payload(
-    session_pk: int, question_pk: int, facts: QuestionFacts, index: int, *, time_left_ms: int
+    session_pk: int, question_pk: int, facts: QuestionFacts, index: int, *, time_left_ms: int, round: int = 1
 ) -> dict:
     """`question.next` for a question as opened: what the players are shown, never its answer."""
     order = judging.shown(facts, session_pk, question_pk)
@@ -86,6 +87,7 @@ def question_payload(
         time_limit=facts.time_limit_s,
         time_left_ms=max(0, time_left_ms),
         kind_fields=judging.question_fields(facts),
+        round=round,
     )
 
 
@@ -103,11 +105,21 @@ def leaderboard(session: GameSession, limit: int | None = None) -> list[dict]:
     return entries(list(ranked[:limit] if limit else ranked))
 
 
-def tally(session: GameSession, index: int, facts: QuestionFacts) -> judging.Tally:
-    """The answers to question `index` counted as its kind counts them (one GROUP BY query)."""
+def accuracy_leaderboard(session: GameSession, limit: int | None = None) -> list[dict]:
+    """The players by accuracy (ranking.ACCURACY_ORDER): most correct answers first."""
+    ranked = (
+        session.players.filter(kicked=False)
+        .order_by(*ranking.ACCURACY_ORDER)
+        .only("public_id", "name", "score", "correct_count")
+    )
+    return entries(list(ranked[:limit] if limit else ranked))
+
+
+def tally(session: GameSession, index: int, facts: QuestionFacts, round: int = 1) -> judging.Tally:
+    """The answers to a round of question `index` counted as its kind counts them (one GROUP BY query)."""
     column = judging.tally_column(facts.kind)
     rows = (
-        Answer.objects.filter(session=session, question_index=index)
+        Answer.objects.filter(session=session, question_index=index, round=round)
         .order_by()
         .values_list(column)
         .annotate(n=Count("pk"))
@@ -120,22 +132,45 @@ def current_facts(session: GameSession) -> QuestionFacts:
     return question_facts(session.current_question_id, session.question_opened_at)
 
 
+def has_extra_time(session: GameSession) -> bool:
+    """Whether someone in the open round has extra time (its last deadline is past the class's)."""
+    closes_at, deadline = session.question_closes_at, session.question_deadline
+    return closes_at is not None and deadline is not None and closes_at > deadline
+
+
+def still_answering(session: GameSession, now: datetime, *, slack: timedelta = timedelta(0)) -> int:
+    """Players with extra time whose own time (plus `slack`) is not up and who have not answered this
+    round. No query when nobody in the round has extra time."""
+    if session.state != GameSession.State.QUESTION or not has_extra_time(session):
+        return 0
+    elapsed_s = (now - session.question_opened_at - slack).total_seconds()
+    answered = Answer.objects.filter(
+        player=OuterRef("pk"), question_index=session.question_index, round=session.question_round
+    )
+    over = 100 * elapsed_s / current_facts(session).time_limit_s  # a time_percent whose time is up
+    return session.players.filter(kicked=False, time_percent__gt=over).exclude(Exists(answered)).count()
+
+
+def own_time_left_ms(session: GameSession, time_percent: int, now: datetime) -> int:
+    """What is left of a player's own time in the open round (not below 0)."""
+    limit_s = current_facts(session).time_limit_s * time_percent / 100
+    left = session.question_opened_at + timedelta(seconds=limit_s) - now
+    return max(0, int(left.total_seconds() * 1000))
+
+
 def player_count(session: GameSession) -> int:
     return session.players.filter(kicked=False).count()
 
 
-def rank_of(session: GameSession, player: Player) -> int:
-    """1-based rank by ranking.ORDER, counted in the database."""
+def rank_of(session: GameSession, player: Player, *, by_accuracy: bool = False) -> int:
+    """1-based rank by ranking.ORDER (or ranking.ACCURACY_ORDER), counted in the database."""
+    field, mine = ("correct_count", player.correct_count) if by_accuracy else ("score", player.score)
+    time_ms, joined_at = player.total_answer_ms, player.joined_at
     ahead = session.players.filter(kicked=False).filter(
-        Q(score__gt=player.score)
-        | Q(score=player.score, total_answer_ms__lt=player.total_answer_ms)
-        | Q(score=player.score, total_answer_ms=player.total_answer_ms, joined_at__lt=player.joined_at)
-        | Q(
-            score=player.score,
-            total_answer_ms=player.total_answer_ms,
-            joined_at=player.joined_at,
-            pk__lt=player.pk,
-        )
+        Q(**{f"{field}__gt": mine})
+        | Q(**{field: mine}, total_answer_ms__lt=time_ms)
+        | Q(**{field: mine}, total_answer_ms=time_ms, joined_at__lt=joined_at)
+        | Q(**{field: mine}, total_answer_ms=time_ms, joined_at=joined_at, pk__lt=player.pk)
     )
     return ahead.count() + 1
 
@@ -143,7 +178,9 @@ def rank_of(session: GameSession, player: Player) -> int:
 def lobby_players(session: GameSession, now: datetime) -> list[dict]:
     """The host's view of the lobby: who is here, their score, and whether their heartbeat is fresh."""
     fresh_after = now - timedelta(seconds=settings.KNEWIT["PRESENCE_TIMEOUT_S"])
-    rows = ranked_players(session).values_list("public_id", "name", "score", "last_seen", "latency_ms")
+    rows = ranked_players(session).values_list(
+        "public_id", "name", "score", "last_seen", "latency_ms", "time_percent"
+    )
     return [
         {
             "player_id": public_id,
@@ -151,8 +188,9 @@ def lobby_players(session: GameSession, now: datetime) -> list[dict]:
             "score": score,
             "connected": last_seen is not None and last_seen >= fresh_after,
             "latency_ms": latency_ms,
+            "time_factor": time_factor(percent),
         }
-        for public_id, name, score, last_seen, latency_ms in rows
+        for public_id, name, score, last_seen, latency_ms, percent in rows
     ]
 
 
@@ -164,17 +202,19 @@ def host_lobby_payload(session: GameSession, now: datetime) -> dict:
     )
 
 
-def histogram_payload(session: GameSession) -> dict | None:
-    """Live answer counts for the open question, or None when no question is open."""
+def histogram_payload(session: GameSession, now: datetime | None = None) -> dict | None:
+    """Live answer counts for the open round, or None when no question is open (the host's copy:
+    protocol.players_histogram makes the players')."""
     if session.state != GameSession.State.QUESTION or session.current_question_id is None:
         return None
-    counted = tally(session, session.question_index, current_facts(session))
+    counted = tally(session, session.question_index, current_facts(session), session.question_round)
     return protocol.histogram(
         question_num=session.question_index + 1,
         bins=counted.bins,
         answered=counted.answered,
         total=player_count(session),
         top=counted.top,
+        still_answering=still_answering(session, now or timezone.now()),
     )
 
 
@@ -197,13 +237,17 @@ def snapshot(session: GameSession, *, player: Player | None, now: datetime) -> d
                        "rank": rank_of(session, player)}  # fmt: skip
     if session.state == GameSession.State.QUESTION and session.current_question_id is not None:
         left_ms = int((session.question_deadline - now).total_seconds() * 1000)
+        if player is not None and player.time_percent != 100:
+            left_ms = own_time_left_ms(session, player.time_percent, now)
         facts = current_facts(session)
         question = question_payload(
-            session.pk, session.current_question_id, facts, session.question_index, time_left_ms=left_ms
-        )
+            session.pk, session.current_question_id, facts, session.question_index, time_left_ms=left_ms,
+            round=session.question_round,
+        )  # fmt: skip
         question.pop("type")
         if player is not None:
-            mine = Answer.objects.filter(player=player, question_index=session.question_index).first()
+            question["time_factor"] = player.time_factor
+            mine = my_answer(session, player)
             question["answered"] = mine is not None
             question["answered_idx"] = mine.choice_idx if mine else None
             if mine is not None:
@@ -213,11 +257,32 @@ def snapshot(session: GameSession, *, player: Player | None, now: datetime) -> d
                 )  # fmt: skip
                 question.update({k: v for k, v in given.items() if k != "answer_idx"})
         snap["question"] = question
-        if is_host or shows_live_results(session):
-            snap["histogram"] = histogram_payload(session)
+        if is_host:
+            snap["histogram"] = histogram_payload(session, now)
+        elif shows_live_results(session):
+            snap["histogram"] = protocol.players_histogram(histogram_payload(session, now))
     if session.revealed_count > 0:
         snap["leaderboard"] = leaderboard(session, limit=10)
     return snap
+
+
+def switched_to_right(session: GameSession, index: int) -> int:
+    """How many players who answered question `index` wrong in its first round are right in its re-vote."""
+    wrong_first = Answer.objects.filter(session=session, question_index=index, round=1, correct=False)
+    return Answer.objects.filter(
+        session=session,
+        question_index=index,
+        round=2,
+        correct=True,
+        player_id__in=wrong_first.values("player_id"),
+    ).count()
+
+
+def my_answer(session: GameSession, player: Player) -> Answer | None:
+    """The player's answer to the open (or just revealed) round, if any."""
+    return Answer.objects.filter(
+        player=player, question_index=session.question_index, round=session.question_round
+    ).first()
 
 
 def sessions_with_lapsed_presence(*, now: datetime, window_s: float) -> list[tuple[int, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,8 @@ from sessions_app import metrics, protocol
 from sessions_app.engine import judging
 from sessions_app.engine.events import EngineError, Outcome, Refresh
 from sessions_app.engine.judging import QuestionFacts
-from sessions_app.models import Answer, GameSession
+from sessions_app.engine.scores import personal_limit_s, points_for, score_for
+from sessions_app.models import Answer, GameSession, Player
 
 log = logging.getLogger(__name__)
 State = GameSession.State
@@ -25,10 +27,7 @@ def grace() -> timedelta:
     return timedelta(seconds=settings.KNEWIT["ANSWER_GRACE_S"])
 
 
-def score_for(*, points: int, time_limit_s: int, response_ms: int) -> int:
-    """round(points * (1 - (t / time_limit) / 2)) with t clamped to the question's time."""
-    t = min(max(response_ms / 1000, 0.0), time_limit_s)
-    return round(points * (1 - (t / time_limit_s) / 2))
+__all__ = ["AnswerAttempt", "answer_submit", "answers_submit", "grace", "question_facts", "score_for"]
 
 
 @dataclass(frozen=True)
@@ -80,11 +79,13 @@ def answers_submit(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError]
 
 def _record_answers(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError]:
     sessions = {pk: _session_for_answer(pk) for pk in sorted({a.session_pk for a in attempts})}
+    percents = _time_percents(attempts, sessions)
     results: list[Outcome | EngineError | None] = [None] * len(attempts)
     rows: list[tuple[int, Answer]] = []
     for i, attempt in enumerate(attempts):
         try:
-            rows.append((i, _answer_row(attempt, sessions[attempt.session_pk])))
+            percent = percents.get(attempt.player_pk, 100)
+            rows.append((i, _answer_row(attempt, sessions[attempt.session_pk], percent)))
         except DuplicateAnswer as dup:
             results[i] = Outcome(reply=dup.reply)
         except EngineError as exc:
@@ -107,28 +108,52 @@ def _record_answers(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError
     return results
 
 
-def _answer_row(attempt: AnswerAttempt, session: dict) -> Answer:
-    """The Answer to insert, scored; raises if the question is not open to it or the index is wrong."""
+def _time_percents(attempts: list[AnswerAttempt], sessions: dict[int, dict]) -> dict[int, int]:
+    """The extra time of the batch's players who have some: one query, and none at all unless someone
+    in an open round has extra time (its closing time is then past its class deadline)."""
+    extra = {
+        pk
+        for pk, s in sessions.items()
+        if s["question_closes_at"] and s["question_closes_at"] > s["question_deadline"]
+    }
+    pks = [a.player_pk for a in attempts if a.session_pk in extra]
+    if not pks:
+        return {}
+    return dict(Player.objects.filter(pk__in=pks).exclude(time_percent=100).values_list("pk", "time_percent"))
+
+
+def _answer_row(attempt: AnswerAttempt, session: dict, percent: int) -> Answer:
+    """The Answer to insert, scored; raises if the question is not open to it or the index is wrong.
+
+    `percent`: the player's extra time (Player.time_percent), which sets their own deadline and the
+    time their speed score decays over.
+    """
     if session["state"] != State.QUESTION or session["current_question_id"] is None:
         late = session["state"] in (State.RESULTS, State.FINISHED)
         _raise_unless_duplicate(attempt.player_pk, attempt.session_pk, attempt.msg_id, late=late)
-    if attempt.now > session["question_deadline"] + grace():
-        _raise_unless_duplicate(attempt.player_pk, attempt.session_pk, attempt.msg_id, late=True)
     question_pk = session["current_question_id"]
     facts = question_facts(question_pk, session["question_opened_at"])
+    limit_s = personal_limit_s(facts, percent)
+    deadline = session["question_deadline"]
+    if percent != 100:
+        deadline = session["question_opened_at"] + timedelta(seconds=limit_s)
+    if attempt.now > deadline + grace():
+        _raise_unless_duplicate(attempt.player_pk, attempt.session_pk, attempt.msg_id, late=True)
     given = judging.check(facts, attempt.answer, judging.shown(facts, attempt.session_pk, question_pk))
-    limit = facts.time_limit_s
-    response_ms = min(
-        max(int((attempt.now - session["question_opened_at"]).total_seconds() * 1000), 0), limit * 1000
-    )
-    points = (
-        score_for(points=facts.points, time_limit_s=limit, response_ms=response_ms) if given.correct else 0
-    )
+    elapsed_ms = int((attempt.now - session["question_opened_at"]).total_seconds() * 1000)
+    response_ms = min(max(elapsed_ms, 0), round(limit_s * 1000))
+    round_, options = session["question_round"], session["settings"]
+    points = points_for(
+        facts, correct=given.correct, response_ms=response_ms, time_percent=percent,
+        accuracy_only=bool(options.get("score_by_accuracy")),
+        scores=round_ == 1 or bool(options.get("revote_scores")),
+    )  # fmt: skip
     return Answer(
         session_id=attempt.session_pk, player_id=attempt.player_pk,
         question_id=question_pk, question_index=session["question_index"],
         choice_idx=given.choice_idx, response=given.response, received_at=attempt.now,
         response_ms=response_ms, correct=given.correct, points=points, msg_id=attempt.msg_id or "",
+        round=round_, time_percent=percent,
     )  # fmt: skip
 
 
@@ -203,7 +228,7 @@ def question_facts(question_pk: int, opened_at: datetime) -> QuestionFacts:
 
 
 ANSWER_COLUMNS = ("code", "state", "question_index", "current_question_id", "question_opened_at",
-                  "question_deadline")  # fmt: skip
+                  "question_deadline", "question_closes_at", "question_round", "settings")  # fmt: skip
 
 
 def _session_for_answer(session_pk: int) -> dict:
@@ -223,7 +248,10 @@ def _session_for_answer(session_pk: int) -> dict:
         row = cursor.fetchone()
     if row is None:
         raise GameSession.DoesNotExist
-    return dict(zip(ANSWER_COLUMNS, row, strict=True))
+    session = dict(zip(ANSWER_COLUMNS, row, strict=True))
+    if isinstance(session["settings"], str):  # a raw cursor may hand JSON over undecoded
+        session["settings"] = json.loads(session["settings"])
+    return session
 
 
 def _raise_unless_duplicate(player_pk: int, session_pk: int, msg_id: str | None, *, late: bool) -> None:

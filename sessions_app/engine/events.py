@@ -45,13 +45,14 @@ class Refresh:
 
 @dataclass(frozen=True)
 class Wake:
-    """Something is due at `at`: closing question `index`, or auto-advancing after it."""
+    """Something is due at `at`: closing round `round` of question `index`, or auto-advancing after it."""
 
     session_pk: int
     code: str
     at: datetime
     index: int
     kind: str  # "close" | "advance"
+    round: int = 1
 
 
 @dataclass

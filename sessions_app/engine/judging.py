@@ -53,6 +53,7 @@ class QuestionFacts:
     explanation: str = ""
     image_url: str = ""
     image_alt: str = ""
+    key_order: tuple[int, ...] | None = None  # order: the right order set by a regrade, if any
 
     @property
     def scored(self) -> bool:
@@ -139,19 +140,17 @@ def check(facts: QuestionFacts, answer: dict, order: tuple[int, ...]) -> Given:
     n = len(facts.texts)
     if facts.kind in ONE_TAP:
         _check_index(value, n, "answer_idx")
-        return Given(value, None, facts.scored and facts.correct[value])
+        return Given(value, None, is_right(facts, value, None))
     if facts.kind == Kind.MULTI:
         picked = _check_indices(value, n, "answer_idxs")
         if not picked:
             raise EngineError("invalid", "`answer_idxs` must name at least one option.")
-        right = {i for i, ok in enumerate(facts.correct) if ok}
-        return Given(None, sorted(picked), set(picked) == right)
+        return _given(facts, sorted(picked))
     if facts.kind == Kind.ORDER:
         positions = _check_indices(value, n, "order")
         if len(positions) != n:
             raise EngineError("invalid", f"`order` must list each of the {n} options once.")
-        placed = [order[p] for p in positions]  # choice indices, in the student's order
-        return Given(None, placed, placed == list(range(n)))
+        return _given(facts, [order[p] for p in positions])  # choice indices, in the student's order
     if facts.kind == Kind.TEXT:
         if not isinstance(value, str):
             raise EngineError("invalid", "`text` must be a string.")
@@ -160,8 +159,7 @@ def check(facts: QuestionFacts, answer: dict, order: tuple[int, ...]) -> Given:
             raise EngineError("invalid", "`text` cannot be empty.")
         if len(text) > TEXT_ANSWER_MAX:
             raise EngineError("invalid", f"`text` is longer than {TEXT_ANSWER_MAX} characters.")
-        accepted = {normalise_text(a) for a in facts.texts}
-        return Given(None, text, normalise_text(text) in accepted)
+        return _given(facts, text)
     # slider
     slider = facts.slider
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -169,7 +167,36 @@ def check(facts: QuestionFacts, answer: dict, order: tuple[int, ...]) -> Given:
     if not slider.min <= value <= slider.max:
         low, high = format_number(slider.min), format_number(slider.max)
         raise EngineError("invalid", f"`value` must be between {low} and {high}.")
-    return Given(None, float(value), abs(value - slider.correct) <= slider.tolerance + _slack(slider))
+    return _given(facts, float(value))
+
+
+def _given(facts: QuestionFacts, response: Any) -> Given:
+    return Given(None, response, is_right(facts, None, response))
+
+
+def is_right(facts: QuestionFacts, choice_idx: int | None, response: Any) -> bool:
+    """Whether an answer as stored (Answer.choice_idx, Answer.response) is right by these facts: the
+    verdict `check` gives an answer as it arrives, and a regrade gives it again (engine/regrade.py)."""
+    if not facts.scored:
+        return False
+    if facts.kind in ONE_TAP:
+        return choice_idx is not None and 0 <= choice_idx < len(facts.correct) and facts.correct[choice_idx]
+    if response is None:
+        return False
+    if facts.kind == Kind.MULTI:
+        return set(response) == {i for i, ok in enumerate(facts.correct) if ok}
+    if facts.kind == Kind.ORDER:
+        return list(response) == right_order(facts)
+    if facts.kind == Kind.TEXT:
+        return normalise_text(response) in {normalise_text(a) for a in facts.texts}
+    slider = facts.slider
+    return abs(response - slider.correct) <= slider.tolerance + _slack(slider)
+
+
+def right_order(facts: QuestionFacts) -> list[int]:
+    """An order question's right order, as choice indices first to last: the order the items were
+    written in, unless a regrade said otherwise."""
+    return list(facts.key_order) if facts.key_order is not None else list(range(len(facts.texts)))
 
 
 def _slack(slider: Slider) -> float:
@@ -316,7 +343,7 @@ def reveal_fields(facts: QuestionFacts, order: tuple[int, ...]) -> dict:
     elif facts.kind == Kind.POLL:
         fields["correct_idxs"] = []
     elif facts.kind == Kind.ORDER:
-        fields["correct_order"] = [order.index(i) for i in range(len(order))]
+        fields["correct_order"] = [order.index(i) for i in right_order(facts)]
     elif facts.kind == Kind.TEXT:
         fields["accepted"] = list(facts.texts)
     else:
@@ -332,7 +359,7 @@ def answer_key_text(facts: QuestionFacts) -> str:
         tolerance = f" (± {format_number(facts.slider.tolerance)})" if facts.slider.tolerance else ""
         return format_number(facts.slider.correct) + tolerance
     if facts.kind == Kind.ORDER:
-        return " > ".join(facts.texts)
+        return " > ".join(facts.texts[i] for i in right_order(facts))
     if facts.kind == Kind.TEXT:
         return " / ".join(facts.texts)
     return ", ".join(t for t, ok in zip(facts.texts, facts.correct, strict=True) if ok)

@@ -15,6 +15,7 @@ from quizzes_app.io import QuizFormatError, quiz_from_dict
 from quizzes_app.models import Quiz, quiz_problems
 from sessions_app import protocol, selectors
 from sessions_app.engine.events import ALL, PLAYER, EngineError, Outcome, Push, Refresh
+from sessions_app.engine.session_settings import DEFAULT_MAX_PLAYERS, clean_settings
 from sessions_app.models import GameSession, Player, ProcessedMessage, hash_secret, new_secret
 
 log = logging.getLogger(__name__)
@@ -22,9 +23,6 @@ State = GameSession.State
 
 
 NAME_MAX = 20
-
-
-DEFAULT_MAX_PLAYERS = 2000
 
 
 PLAYER_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
@@ -38,28 +36,6 @@ def clean_name(raw: str) -> str:
     if any(not ch.isprintable() for ch in name):
         raise EngineError("invalid", "Names cannot contain control characters.")
     return name
-
-
-def clean_settings(raw: dict) -> dict:
-    """Session settings of docs/PROTOCOL.md, with defaults; anything else is refused."""
-    known = {"show_live_results": bool, "auto_advance": bool, "max_players": int, "password": str}
-    for key, value in raw.items():
-        if key not in known:
-            raise EngineError("invalid", f"Unknown setting `{key}`.")
-        if value is not None and (type(value) is not known[key]):
-            raise EngineError("invalid", f"Setting `{key}` must be a {known[key].__name__}.")
-    max_players = raw["max_players"] if raw.get("max_players") is not None else DEFAULT_MAX_PLAYERS
-    if not 1 <= max_players <= 10_000:
-        raise EngineError("invalid", "`max_players` must be between 1 and 10000.")
-    password = raw.get("password") or ""
-    if len(password) > 128:
-        raise EngineError("invalid", "The password is too long.")
-    return {
-        "show_live_results": bool(raw.get("show_live_results")),
-        "auto_advance": bool(raw.get("auto_advance")),
-        "max_players": max_players,
-        "password": password,
-    }
 
 
 def new_code() -> str:

@@ -1,4 +1,8 @@
-"""The question cycle: start, next, end, stop, the deadline close, the reveal, the finish, auto-advance."""
+"""The question cycle: start, next, end, stop, re-vote, the deadline close, the finish, auto-advance.
+
+A question is played in one round, or two when the host re-votes it (`question_revote`): the same
+question opened again, its answers kept apart (Answer.round). What a close tells is reveal.py's.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,18 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 
 from quizzes_app.kinds import check_question
-from quizzes_app.models import Question, question_label
+from quizzes_app.models import question_label
 from sessions_app import protocol, selectors
-from sessions_app.engine import judging
+from sessions_app.engine import extra_time
 from sessions_app.engine.answers import grace, question_facts
-from sessions_app.engine.events import ALL, PLAYER, EngineError, Outcome, Push, Refresh, Wake
+from sessions_app.engine.events import ALL, EngineError, Outcome, Push, Refresh, Wake
+from sessions_app.engine.judging import QuestionFacts
 from sessions_app.engine.lobby import check_playable, host_session
-from sessions_app.models import Answer, GameSession, Player
+from sessions_app.engine.reveal import reveal
+from sessions_app.engine.scores import recompute_scores
+from sessions_app.models import GameSession
 
 log = logging.getLogger(__name__)
 
@@ -104,60 +109,110 @@ def _advance(session: GameSession, now: datetime) -> list:
         return _finish(session, now)
     question_pk = question_ids[next_index]
     # Read once at the opening: the frame below, the answers and the reveal all use this reading.
+    facts = _playable_facts(question_pk, next_index, now)
+    moved_from = {"state": session.state, "question_index": session.question_index}
+    return _open_round(session, question_pk, facts, next_index, 1, now, moved_from)
+
+
+def _playable_facts(question_pk: int, index: int, now: datetime) -> QuestionFacts:
     facts = question_facts(question_pk, now)
     try:  # the quiz may have been edited in the admin since the game started
         check_question(facts.kind, list(facts.correct), facts.slider)
     except ValidationError as exc:
-        label = question_label(next_index + 1, facts.prompt)
+        label = question_label(index + 1, facts.prompt)
         raise EngineError("invalid", f"{label} cannot be played: {exc.messages[0]}") from None
+    return facts
+
+
+def _open_round(
+    session: GameSession, question_pk: int, facts: QuestionFacts, index: int, round_: int, now: datetime,
+    moved_from: dict,
+) -> list:  # fmt: skip
+    """Open a round of a question for everyone, with the whole time; players with extra time get
+    their own (question.time). `moved_from`: the state it must still be in (else another worker moved
+    it on first, and nothing happens)."""
     deadline = now + timedelta(seconds=facts.time_limit_s)
-    updated = GameSession.objects.filter(
-        pk=session.pk, state=session.state, question_index=session.question_index
-    ).update(
-        state=State.QUESTION, question_index=next_index, current_question_id=question_pk,
-        question_opened_at=now, question_deadline=deadline, advance_at=None,
+    extra = extra_time.extra_players(session.pk)
+    closes_at = extra_time.closes_at(now, facts, extra)
+    updated = GameSession.objects.filter(pk=session.pk, **moved_from).update(
+        state=State.QUESTION, question_index=index, current_question_id=question_pk, question_opened_at=now,
+        question_deadline=deadline, question_closes_at=closes_at, question_round=round_, advance_at=None,
     )  # fmt: skip
     if not updated:
-        return []  # another worker moved this session on first
-    payload = selectors.question_payload(
-        session.pk, question_pk, facts, next_index, time_left_ms=facts.time_limit_s * 1000
+        return []
+    session.state, session.question_index, session.current_question_id = State.QUESTION, index, question_pk
+    session.question_opened_at, session.question_deadline, session.question_closes_at = (
+        now,
+        deadline,
+        closes_at,
     )
+    session.question_round, session.advance_at = round_, None
+    payload = selectors.question_payload(
+        session.pk, question_pk, facts, index, time_left_ms=facts.time_limit_s * 1000, round=round_
+    )
+    events: list = [Push(session.code, ALL, payload)]
+    events += [extra_time.time_push(session, facts, public_id, percent, now) for public_id, percent in extra]
+    events.append(Wake(session.pk, session.code, deadline + grace(), index, "close", round_))
+    if closes_at > deadline:
+        events.append(Wake(session.pk, session.code, closes_at + grace(), index, "close", round_))
     return [
-        Push(session.code, ALL, payload),
-        Wake(session.pk, session.code, deadline + grace(), next_index, "close"),
+        *events,
         Refresh(session.pk, session.code, "host_lobby"),
         Refresh(session.pk, session.code, "histogram"),
     ]
 
 
+def question_revote(*, session_pk: int, host, now: datetime) -> Outcome:
+    """Open the question whose results are up again, for everyone, with the whole time: its second
+    round, recorded apart; revealed with both rounds' counts side by side."""
+    with transaction.atomic():
+        session = host_session(session_pk=session_pk, host=host)
+        if session.state != State.RESULTS or session.current_question_id is None:
+            raise EngineError("wrong_state", "A question can be re-voted while its results are up.")
+        if session.question_round != 1:
+            raise EngineError("wrong_state", "This question has been re-voted already.")
+        index = session.question_index
+        facts = _playable_facts(session.current_question_id, index, now)
+        moved_from = {"state": State.RESULTS, "question_index": index, "question_round": 1}
+        return Outcome(
+            events=_open_round(session, session.current_question_id, facts, index, 2, now, moved_from)
+        )
+
+
 def _finish(session: GameSession, now: datetime) -> list:
     GameSession.objects.filter(pk=session.pk).update(state=State.FINISHED, finished_at=now, advance_at=None)
-    board = selectors.leaderboard(session)
-    return [
-        Push(session.code, ALL, protocol.quiz_finished(leaderboard=board)),
-        Refresh(session.pk, session.code, "host_lobby"),
-    ]
+    board, by_accuracy = selectors.leaderboard(session), selectors.accuracy_leaderboard(session)
+    ranks = {entry["player_id"]: entry["rank"] for entry in by_accuracy}
+    for entry in board:
+        entry["accuracy_rank"] = ranks[entry["player_id"]]
+    payload = protocol.quiz_finished(leaderboard=board, accuracy_leaderboard=by_accuracy[:10])
+    return [Push(session.code, ALL, payload), Refresh(session.pk, session.code, "host_lobby")]
 
 
-def question_close(*, session_pk: int, index: int, now: datetime, announce: bool = True) -> Outcome:
-    """Close question `index` and reveal it. Idempotent: only the first caller does anything."""
+def question_close(
+    *, session_pk: int, index: int, now: datetime, announce: bool = True, round_: int | None = None
+) -> Outcome:
+    """Close question `index` (its round `round_`, if given) and reveal it. Idempotent: only the first
+    caller does anything."""
     with transaction.atomic():
         session = GameSession.objects.select_related("current_question__quiz").filter(pk=session_pk).first()
         if session is None or session.state != State.QUESTION or session.question_index != index:
+            return Outcome()
+        if round_ is not None and session.question_round != round_:
             return Outcome()
         auto = session.settings.get("auto_advance") and announce
         advance_at = now + timedelta(seconds=settings.KNEWIT["AUTO_ADVANCE_S"]) if auto else None
         # The conditional update is the claim: of racing closers, exactly one sees a row change.
         # On PostgreSQL it also waits for answers in flight (they hold FOR SHARE on this row).
         claimed = GameSession.objects.filter(
-            pk=session_pk, state=State.QUESTION, question_index=index
+            pk=session_pk, state=State.QUESTION, question_index=index, question_round=session.question_round
         ).update(state=State.RESULTS, revealed_count=index + 1, advance_at=advance_at)
         if not claimed:
             return Outcome()
-        _recompute_scores(session, index)
+        recompute_scores(session, index)
         if not announce:
             return Outcome()
-        events = _reveal(session, index)
+        events: list = reveal(session, index)
         # "lobby": players hear here of joins and kicks made while the question was open.
         events.append(Refresh(session.pk, session.code, "lobby"))
         if advance_at is not None:
@@ -165,65 +220,16 @@ def question_close(*, session_pk: int, index: int, now: datetime, announce: bool
         return Outcome(events=events)
 
 
-def _recompute_scores(session: GameSession, index: int) -> None:
-    """Scores from the answers themselves, so closing twice (or late) cannot count anything twice.
-
-    The tie-break time is ranking.total_answer_ms in SQL: a question left unanswered counts as its
-    whole time limit.
-    """
-    limit_ms = Coalesce("question__time_limit", "question__quiz__default_time_limit") * 1000
-    mine = Answer.objects.filter(player=OuterRef("pk"), question_index__lte=index).order_by().values("player")
-    total_points = mine.annotate(total=Sum("points")).values("total")
-    correct = mine.filter(correct=True).annotate(n=Count("pk")).values("n")
-    time_saved = mine.annotate(saved=Sum(limit_ms - F("response_ms"))).values("saved")
-    all_limits_ms = 1000 * sum(
-        q.effective_time_limit
-        for q in Question.objects.filter(
-            pk__in=selectors.question_ids(session.quiz_id)[: index + 1]
-        ).select_related("quiz")
-    )
-    Player.objects.filter(session=session).update(
-        score=Coalesce(Subquery(total_points), 0),
-        correct_count=Coalesce(Subquery(correct), 0),
-        total_answer_ms=Value(all_limits_ms) - Coalesce(Subquery(time_saved), 0),
-    )
-
-
-def _reveal(session: GameSession, index: int) -> list[Push]:
-    """question.results for everyone, then each player's own answer.result with score and rank."""
-    # The choices as they were scored: an edit in the admin meanwhile changes neither verdict nor reveal.
-    facts = question_facts(session.current_question_id, session.question_opened_at)
-    order = judging.shown(facts, session.pk, session.current_question_id)
-    counted = selectors.tally(session, index, facts)
-    ranked = list(selectors.ranked_players(session).only("public_id", "name", "score", "correct_count"))
-    results = protocol.question_results(
-        question_num=index + 1, answer_key=judging.reveal_fields(facts, order), bins=counted.bins,
-        top=counted.top, leaderboard=selectors.entries(ranked[:10]),
-    )  # fmt: skip
-    answers = {
-        player_pk: (correct, points)
-        for player_pk, correct, points in Answer.objects.filter(
-            session=session, question_index=index
-        ).values_list("player_id", "correct", "points")
-    }
-    pushes = [Push(session.code, ALL, results)]
-    for rank, player in enumerate(ranked, start=1):
-        correct, points = answers.get(player.pk, (False, 0))
-        payload = protocol.answer_result(
-            question_num=index + 1, answered=player.pk in answers, correct=correct, points=points,
-            score=player.score, rank=rank, scored=facts.scored,
-        )  # fmt: skip
-        pushes.append(Push(session.code, PLAYER, payload, player_id=player.public_id))
-    return pushes
-
-
 def due_wakes(*, now: datetime) -> list[Wake]:
-    """Questions past their deadline and results pauses that are over, whoever scheduled them."""
+    """Rounds due to close (extra_time.due) and results pauses that are over, whoever scheduled them."""
+    overdue = GameSession.objects.filter(state=State.QUESTION, question_deadline__lte=now - grace()).only(
+        "code", "state", "question_index", "question_round", "current_question_id", "question_opened_at",
+        "question_deadline", "question_closes_at",
+    )  # fmt: skip
     wakes = [
-        Wake(pk, code, deadline + grace(), index, "close")
-        for pk, code, index, deadline in GameSession.objects.filter(
-            state=State.QUESTION, question_deadline__lte=now - grace()
-        ).values_list("pk", "code", "question_index", "question_deadline")
+        Wake(s.pk, s.code, s.question_deadline + grace(), s.question_index, "close", s.question_round)
+        for s in overdue
+        if extra_time.due(s, now)
     ]
     wakes += [
         Wake(pk, code, at, index, "advance")
@@ -236,6 +242,12 @@ def due_wakes(*, now: datetime) -> list[Wake]:
 
 def wake(w: Wake, *, now: datetime) -> Outcome:
     """Act on a due Wake; safe to call from any worker, any number of times."""
-    if w.kind == "close":
-        return question_close(session_pk=w.session_pk, index=w.index, now=now)
-    return auto_advance(session_pk=w.session_pk, index=w.index, now=now)
+    if w.kind != "close":
+        return auto_advance(session_pk=w.session_pk, index=w.index, now=now)
+    session = GameSession.objects.filter(pk=w.session_pk).first()
+    if session is None or (session.question_index, session.question_round) != (w.index, w.round):
+        return Outcome()
+    if session.state == State.QUESTION and not extra_time.due(session, now):
+        # The class's time is up but a student with extra time is still answering: the host sees so.
+        return Outcome(events=[Refresh(session.pk, session.code, "histogram")])
+    return question_close(session_pk=w.session_pk, index=w.index, now=now, round_=w.round)

@@ -9,9 +9,11 @@ from sessions_app.protocol.inbound import (
     MSG_ID_MAX,
     PLAYER,
     SESSION_CODE_RE,
+    TIME_FACTORS,
     AnswerSubmit,
     Inbound,
     Ping,
+    PlayerAccommodate,
     PlayerKick,
     Pong,
     ProtocolError,
@@ -53,14 +55,22 @@ from sessions_app.protocol.outbound import (
     session_snapshot,
     welcome,
 )
+from sessions_app.protocol.tools import (
+    host_results,
+    key_check,
+    misconception,
+    question_time,
+    revote_fields,
+)
 
 __all__ = [
     "ANYONE", "HOST", "INTERNAL_MESSAGE", "MAX_INT", "MESSAGE_TYPES", "MSG_ID_MAX", "PLAYER",
-    "PROTOCOL_VERSION", "SESSION_CODE_RE", "AnswerSubmit", "Inbound", "Ping", "PlayerKick", "Pong",
-    "ProtocolError", "QuizList", "QuizLoad", "QuizSave", "SessionCreate", "SessionJoin", "SessionResume",
-    "answer_recorded", "answer_result", "dumps", "error", "histogram", "internal_error", "is_storable",
-    "kicked", "leaderboard_entry", "lobby_update", "parse_data", "parse_form_message", "parse_message",
-    "ping", "players_histogram", "pong", "question_next", "question_results", "quiz_finished", "quiz_list",
-    "quiz_summary", "ref_of", "session_closed", "session_created", "session_joined", "session_snapshot",
-    "welcome",
+    "PROTOCOL_VERSION", "SESSION_CODE_RE", "TIME_FACTORS", "AnswerSubmit", "Inbound", "Ping",
+    "PlayerAccommodate", "PlayerKick", "Pong", "ProtocolError", "QuizList", "QuizLoad", "QuizSave",
+    "SessionCreate", "SessionJoin", "SessionResume", "answer_recorded", "answer_result", "dumps", "error",
+    "histogram", "host_results", "internal_error", "is_storable", "key_check", "kicked",
+    "leaderboard_entry", "lobby_update", "misconception", "parse_data", "parse_form_message",
+    "parse_message", "ping", "players_histogram", "pong", "question_next", "question_results",
+    "question_time", "quiz_finished", "quiz_list", "quiz_summary", "ref_of", "revote_fields",
+    "session_closed", "session_created", "session_joined", "session_snapshot", "welcome",
 ]  # fmt: skip

@@ -217,6 +217,23 @@ class PlayerKick(Inbound):
     player_id: str
 
 
+# Extra time a host may give a student: their deadline and speed score go by the limit times this.
+TIME_FACTORS = (1, 1.5, 2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlayerAccommodate(Inbound):
+    type = "player.accommodate"
+    role = HOST
+    fields = {"player_id": Str(64), "time_factor": Number(required=True)}
+    player_id: str
+    time_factor: float
+
+    def __post_init__(self) -> None:
+        if self.time_factor not in TIME_FACTORS:
+            raise ProtocolError("invalid", "`time_factor` must be 1, 1.5 or 2.", self.ref)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Ping(Inbound):
     type = "ping"
@@ -243,13 +260,14 @@ QuizStop = _host_command("quiz.stop", "QuizStop")
 SessionLock = _host_command("session.lock", "SessionLock")
 SessionUnlock = _host_command("session.unlock", "SessionUnlock")
 SessionClose = _host_command("session.close", "SessionClose")
+QuestionRevote = _host_command("question.revote", "QuestionRevote")
 
 MESSAGE_TYPES: dict[str, type[Inbound]] = {
     cls.type: cls
     for cls in (
         SessionCreate, QuizList, QuizSave, QuizLoad, SessionJoin, SessionResume, QuizStart,
         QuestionNext, QuestionEnd, QuizStop, AnswerSubmit, PlayerKick, SessionLock, SessionUnlock,
-        SessionClose, Ping, Pong,
+        SessionClose, Ping, Pong, PlayerAccommodate, QuestionRevote,
     )
 }  # fmt: skip
 

@@ -57,6 +57,7 @@ class QuestionNext(TypedDict):
     total_questions: int
     time_limit: int
     time_left_ms: int
+    round: int  # 1, or 2 for a re-vote of the same question
     image: str | None
     image_alt: str
     min: NotRequired[float]  # slider
@@ -67,7 +68,7 @@ class QuestionNext(TypedDict):
 
 def question_next(
     *, question_id: int, prompt: str, options: list[str], question_num: int, total: int,
-    time_limit: int, time_left_ms: int, kind_fields: dict,
+    time_limit: int, time_left_ms: int, kind_fields: dict, round: int = 1,
 ) -> QuestionNext:  # fmt: skip
     """A question as every client sees it: never its answer. `kind_fields`: engine/judging.py
     question_fields (kind, image, and what the kind needs to be drawn)."""
@@ -80,6 +81,7 @@ def question_next(
         "total_questions": total,
         "time_limit": time_limit,
         "time_left_ms": time_left_ms,
+        "round": round,
         **kind_fields,
     }  # type: ignore[typeddict-item]
 
@@ -90,6 +92,7 @@ class LobbyPlayer(TypedDict):
     score: int
     connected: bool
     latency_ms: int | None
+    time_factor: float  # extra time the host gave (player.accommodate); the host's list only
 
 
 class LobbyUpdate(TypedDict):
@@ -122,11 +125,13 @@ class Histogram(TypedDict):
     answered: int
     total: int
     top: NotRequired[list[TopAnswer]]  # text questions, host only
+    still_answering: NotRequired[int]  # host only: players with extra time, time left, no answer yet
 
 
 def histogram(
-    *, question_num: int, bins: list[int], answered: int, total: int, top: list[dict] | None = None
-) -> Histogram:
+    *, question_num: int, bins: list[int], answered: int, total: int, top: list[dict] | None = None,
+    still_answering: int | None = None,
+) -> Histogram:  # fmt: skip
     payload: Histogram = {
         "type": "histogram",
         "question_num": question_num,
@@ -136,14 +141,20 @@ def histogram(
     }
     if top is not None:
         payload["top"] = [{"text": row["text"], "count": row["count"]} for row in top]
+    if still_answering is not None:
+        payload["still_answering"] = still_answering
     return payload
 
 
+HOST_ONLY_HISTOGRAM = ("top", "still_answering")
+
+
 def players_histogram(payload: Histogram) -> Histogram:
-    """The players' copy (with show_live_results): without typed answers, which could give it away."""
-    if "top" not in payload:
+    """The players' copy (with show_live_results): without typed answers, which could give it away,
+    nor how many have extra time."""
+    if not any(key in payload for key in HOST_ONLY_HISTOGRAM):
         return payload
-    return {key: value for key, value in payload.items() if key != "top"}  # type: ignore[return-value]
+    return {key: value for key, value in payload.items() if key not in HOST_ONLY_HISTOGRAM}  # type: ignore[return-value]
 
 
 class LeaderboardEntry(TypedDict):
@@ -152,6 +163,7 @@ class LeaderboardEntry(TypedDict):
     name: str
     score: int
     correct_count: int
+    accuracy_rank: NotRequired[int]  # quiz.finished's leaderboard: the rank by accuracy
 
 
 def leaderboard_entry(
@@ -169,6 +181,7 @@ def leaderboard_entry(
 class QuestionResults(TypedDict):
     type: Literal["question.results"]
     question_num: int
+    round: int
     kind: str
     correct_idx: int | None
     bins: list[int]
@@ -180,15 +193,20 @@ class QuestionResults(TypedDict):
     top: NotRequired[list[dict]]  # text: {"text", "count", "correct"}
     correct: NotRequired[float]  # slider
     tolerance: NotRequired[float]
+    first_bins: NotRequired[list[int]]  # a re-vote's (round 2): protocol/tools.py revote_fields
+    first_top: NotRequired[list[dict]]
+    switched_to_right: NotRequired[int]
 
 
 def question_results(
     *, question_num: int, answer_key: dict, bins: list[int], leaderboard: list[LeaderboardEntry],
-    top: list[dict] | None = None,
+    top: list[dict] | None = None, round: int = 1,
 ) -> QuestionResults:  # fmt: skip
     """The reveal. `answer_key`: engine/judging.py reveal_fields (kind, correct_idx, explanation and
     the kind's own answer fields)."""
-    payload = {"type": "question.results", "question_num": question_num, **answer_key, "bins": bins}
+    payload = {
+        "type": "question.results", "question_num": question_num, "round": round, **answer_key, "bins": bins,
+    }  # fmt: skip
     if top is not None:
         payload["top"] = top
     payload["leaderboard"] = leaderboard
@@ -249,11 +267,14 @@ def answer_result(
 
 class QuizFinished(TypedDict):
     type: Literal["quiz.finished"]
-    leaderboard: list[LeaderboardEntry]
+    leaderboard: list[LeaderboardEntry]  # everyone, by points, each with accuracy_rank
+    accuracy_leaderboard: list[LeaderboardEntry]  # the top 10 by accuracy (rank: by accuracy)
 
 
-def quiz_finished(*, leaderboard: list[LeaderboardEntry]) -> QuizFinished:
-    return {"type": "quiz.finished", "leaderboard": leaderboard}
+def quiz_finished(
+    *, leaderboard: list[LeaderboardEntry], accuracy_leaderboard: list[LeaderboardEntry]
+) -> QuizFinished:
+    return {"type": "quiz.finished", "leaderboard": leaderboard, "accuracy_leaderboard": accuracy_leaderboard}
 
 
 class QuizSummary(TypedDict):

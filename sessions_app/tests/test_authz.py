@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SPEC_HOST_TYPES = {
     "session.create", "quiz.list", "quiz.save", "quiz.load", "quiz.start", "question.next", "question.end",
     "quiz.stop", "player.kick", "session.lock", "session.unlock", "session.close",
+    "player.accommodate", "question.revote",
 }  # fmt: skip
 
 VALID_QUIZ = {
@@ -56,6 +57,8 @@ def host_messages(*, quiz_id: int, player_id: str) -> list[dict]:
         {"type": "question.end"},
         {"type": "quiz.stop"},
         {"type": "player.kick", "player_id": player_id},
+        {"type": "player.accommodate", "player_id": player_id, "time_factor": 2},
+        {"type": "question.revote"},
         {"type": "session.lock"},
         {"type": "session.unlock"},
         {"type": "session.close"},

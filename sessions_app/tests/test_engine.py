@@ -12,7 +12,18 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sessions_app import engine
-from sessions_app.engine import ALL, PLAYER, AnswerAttempt, EngineError, Outcome, Push, Refresh, Wake
+from sessions_app.engine import (
+    ALL,
+    HOST,
+    PLAYER,
+    PLAYERS,
+    AnswerAttempt,
+    EngineError,
+    Outcome,
+    Push,
+    Refresh,
+    Wake,
+)
 from sessions_app.live import answer_batch, loops
 from sessions_app.models import Answer, GameSession, Player
 
@@ -69,7 +80,10 @@ def test_session_create_gives_a_six_digit_code_and_clean_settings(host):
         "session_id": session.code,
         "join_url": f"http://h/join/{session.code}/",
     }
-    assert session.settings == {"show_live_results": False, "auto_advance": False, "max_players": 5}
+    assert session.settings == {
+        "show_live_results": False, "auto_advance": False, "max_players": 5,
+        "score_by_accuracy": False, "misconception_threshold": 30, "revote_scores": False,
+    }  # fmt: skip
     with pytest.raises(EngineError) as err:
         engine.session_create(host=host, quiz_id=None, raw_settings={"max_players": "5"}, site_url="")
     assert err.value.code == "invalid"
@@ -169,7 +183,12 @@ def test_whole_quiz_state_transitions_and_scores(host, game):
     assert Player.objects.get(pk=ada.pk).score == 0  # nothing revealed before the close
 
     closed = engine.question_end(session_pk=session.pk, host=host, now=at(12))
-    (results,) = pushes(closed, "question.results")
+    # The host's copy has the host's alerts too; the players' does not.
+    host_copy, results = pushes(closed, "question.results")
+    assert (host_copy.audience, results.audience) == (HOST, PLAYERS)
+    # Bo's "Rome" is one of the two answers: 50%, over the 30% a misconception alert needs.
+    rome = {"percent": 50, "count": 1, "answered": 2, "answer_text": "Rome", "answer_idx": 1}
+    assert host_copy.payload == {**results.payload, "misconception": rome, "key_check": None}
     assert results.payload["correct_idx"] == 0 and results.payload["bins"] == [1, 1, 0, 0]
     assert [e["name"] for e in results.payload["leaderboard"]] == ["Ada", "Bo", "Cy"]
     personal = {e.player_id: e.payload for e in pushes(closed, "answer.result")}

@@ -170,7 +170,8 @@ def test_report_ranks_by_score_then_time_then_join_order(played):
 
 def test_report_accuracy_ranking(played):
     report = session_report(played)
-    # All have two right: the faster median wins, then the earlier joiner.
+    # All have two right: the faster total answer time wins (bob 6 s, cat 7.7 s, ann and dan 25 s with
+    # question 3 unanswered), then the earlier joiner.
     assert names(report.accuracy_ranking) == ["bob", "cat", "ann", "dan"]
     assert [p.accuracy_rank for p in report.accuracy_ranking] == [1, 2, 3, 4]
 
@@ -225,7 +226,7 @@ def test_results_hardest_first_and_accuracy_view(client, host, played):
     assert [q.number for q in client.get(url, {"sort": "hardest"}).context["questions"]] == [3, 1, 2]
     response = client.get(url, {"view": "accuracy"})
     assert response.context["view"] == "accuracy"
-    assert "then median response time" in response.content.decode()
+    assert "then total answer time" in response.content.decode()
 
 
 def test_player_detail(client, host, played):
@@ -320,11 +321,18 @@ def test_answers_csv(client, host, played):
         "correct_answer",
         "outcome",
         "question_percent_correct",
+        # The teacher's tools: the re-vote's answer, the extra time the answer had, the regrade.
+        "revote_chosen",
+        "revote_correct",
+        "revote_response_ms",
+        "revote_points",
+        "time_factor",
+        "regraded_at",
     ]
     assert len(body) == 4 * 3
     assert body[3] == [
         "123456", "Geography", "1", "Capital of France?", "ann", "Paris", "yes", "2000", "900",
-        "single", "Paris", "right", "75.0",
+        "single", "Paris", "right", "75.0", "", "", "", "", "1", "",
     ]  # fmt: skip
     assert body[5] == [
         "123456",
@@ -340,9 +348,30 @@ def test_answers_csv(client, host, played):
         "4",
         "none",
         "50.0",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
     ]
     bob_q1 = next(r for r in body if r[4] == "bob" and r[2] == "1")
-    assert bob_q1[5:] == ["Rome", "no", "1000", "0", "single", "Paris", "wrong", "75.0"]
+    assert bob_q1[5:] == [
+        "Rome",
+        "no",
+        "1000",
+        "0",
+        "single",
+        "Paris",
+        "wrong",
+        "75.0",
+        "",
+        "",
+        "",
+        "",
+        "1",
+        "",
+    ]
 
 
 def test_csv_is_utf8_and_neutralises_formulas(client, host, make_quiz):
@@ -380,12 +409,17 @@ def test_csv_cell():
 def test_players_csv(client, host, played):
     client.force_login(host)
     rows = read_csv(client.get(reverse("session_players_csv", args=["123456"])))
-    assert rows[0] == ["rank", "name", "score", "correct", "accuracy_percent", "median_ms"]
+    assert rows[0] == [
+        "rank", "name", "score", "correct", "accuracy_percent", "median_ms",
+        "accuracy_rank", "total_answer_ms", "time_factor",
+    ]  # fmt: skip
+    # By accuracy all four have two right, so the total answer time decides: bob, cat, then ann and
+    # dan (question 3 unanswered counts its 20 s), ann having joined first.
     assert rows[1:] == [
-        ["1", "cat", "1700", "2", "66.7", "1500"],
-        ["2", "ann", "1700", "2", "66.7", "2500"],
-        ["3", "dan", "1700", "2", "66.7", "2500"],
-        ["4", "bob", "1550", "2", "66.7", "1000"],
+        ["1", "cat", "1700", "2", "66.7", "1500", "2", "7700", "1"],
+        ["2", "ann", "1700", "2", "66.7", "2500", "3", "25000", "1"],
+        ["3", "dan", "1700", "2", "66.7", "2500", "4", "25000", "1"],
+        ["4", "bob", "1550", "2", "66.7", "1000", "1", "6000", "1"],
     ]
 
 
@@ -710,8 +744,10 @@ def test_every_kind_player_detail(client, host, every_kind_played):
 def test_every_kind_answers_csv(client, host, every_kind_played):
     client.force_login(host)
     rows = read_csv(client.get(reverse("session_results_csv", args=[every_kind_played.code])))
-    body = {(row[4], int(row[2])): row[5:] for row in rows[1:]}
+    body = {(row[4], int(row[2])): row[5:13] for row in rows[1:]}
     assert len(rows) == 1 + 4 * 7
+    # No re-vote, no extra time, no regrade: the last columns say only the factor of each answer.
+    assert {tuple(row[13:]) for row in rows[1:]} == {("", "", "", "", "1", ""), ("", "", "", "", "", "")}
     # chosen, correct, response_ms, points, kind, correct_answer, outcome, question_percent_correct
     assert [body["Ada", n] for n in range(1, 8)] == [
         ["Jupiter", "yes", "2000", "950", "single", "Jupiter", "right", "50.0"],
@@ -738,10 +774,10 @@ def test_every_kind_players_csv(client, host, every_kind_played):
     client.force_login(host)
     rows = read_csv(client.get(reverse("session_players_csv", args=[every_kind_played.code])))
     assert rows[1:] == [
-        ["1", "Ada", "5700", "6", "100.0", "2000"],
-        ["2", "Cy", "1700", "2", "33.3", "6000"],
-        ["3", "Bo", "900", "1", "16.7", "4000"],
-        ["4", "Dee", "0", "0", "0.0", "3000"],
+        ["1", "Ada", "5700", "6", "100.0", "2000", "1", "14000", "1"],
+        ["2", "Cy", "1700", "2", "33.3", "6000", "2", "70000", "1"],
+        ["3", "Bo", "900", "1", "16.7", "4000", "3", "28000", "1"],
+        ["4", "Dee", "0", "0", "0.0", "3000", "4", "104000", "1"],
     ]
 
 

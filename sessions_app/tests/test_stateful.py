@@ -185,7 +185,7 @@ class QuizMachine(RuleBasedStateMachine):
             p.correct_count = sum(1 for a in mine if a and a.correct)
             p.total_ms = sum(a.response_ms if a else limit_s(i) * 1000 for i, a in enumerate(mine))
         if outcome is not None and announce:
-            (results,) = pushes(outcome, "question.results")
+            _, results = pushes(outcome, "question.results")  # the host's copy, the players'
             assert results.payload["question_num"] == index + 1
             assert results.payload["correct_idx"] == QUESTIONS[index][1]
             bins = [0] * len(QUESTIONS[index][0])

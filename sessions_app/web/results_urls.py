@@ -16,4 +16,9 @@ urlpatterns = [
         name="session_player_detail",
     ),
     path("host/session/<str:code>/delete/", views.session_delete, name="session_delete"),
+    path(
+        "host/session/<str:code>/results/question/<int:question_pk>/regrade/",
+        views.session_regrade,
+        name="session_regrade",
+    ),
 ]
