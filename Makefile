@@ -10,7 +10,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast setup lint standalone bench tls-demo clean
+.PHONY: run test test-fast setup lint standalone bench tls-demo clean messages compilemessages
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -40,6 +40,22 @@ lint: $(BIN)/.installed standalone
 # the project began from. (The pattern is split so this line does not match itself.)
 standalone:
 	@if git grep -nI -e '\.\./shar''ed' -- . ; then echo "tracked files mention the sibling folder above"; exit 1; fi
+
+# Translations of the interface: locale/<code>/LC_MESSAGES/django.po, and the django.mo compiled from
+# each, are both committed, so `make run` and `make test` need no gettext tools. After marking or
+# changing strings: `make messages` (extracts them into every .po), translate the new entries, then
+# `make compilemessages`. Both need GNU gettext (`apt-get install gettext`). The test suite checks
+# that no entry is missing, empty or fuzzy and that each .mo matches its .po
+# (tests/test_translations.py).
+LANGS := es fr de
+I18N_IGNORE := --ignore=bench --ignore=tests --ignore='*/tests' --ignore=staticfiles --ignore=media --ignore=deploy
+
+messages: $(BIN)/.installed
+	$(BIN)/python manage.py makemessages $(addprefix -l ,$(LANGS)) --add-location=file --no-obsolete $(I18N_IGNORE)
+	$(MAKE) compilemessages
+
+compilemessages: $(BIN)/.installed
+	$(BIN)/python manage.py compilemessages $(addprefix -l ,$(LANGS)) --ignore=.venv
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py --students 2000

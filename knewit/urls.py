@@ -11,6 +11,8 @@ urlpatterns = [
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media, name="media"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # POST language=<code>: the language switcher (templates/_language_switcher.html) sets the cookie.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("quizzes_app.urls")),
     path("", include("sessions_app.web.urls")),
 ]

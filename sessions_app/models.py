@@ -73,6 +73,11 @@ class GameSession(models.Model):
     # Browser pages get HTML pushes; rendering them only matters once a page is watching.
     host_on_page = models.BooleanField(default=False)
     players_on_pages = models.BooleanField(default=False)
+    # The languages of the pages open on this session (codes of settings.LANGUAGES, each added when a
+    # page socket connects, web/pages.py page_opened): a broadcast's HTML is rendered once per
+    # audience and language in these, whichever worker renders it.
+    host_languages = models.JSONField(default=list, blank=True)
+    player_languages = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -114,6 +119,9 @@ class Player(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
     latency_ms = models.IntegerField(null=True, blank=True)
+    # The language of this player's page (set when it connects); "" for a protocol client. Their own
+    # verdicts and final rank are rendered in it.
+    language = models.CharField(max_length=16, blank=True, default="")
     # Extra time the host gave this student (`player.accommodate`), in percent of each question's
     # limit: 100, 150 or 200. Whole numbers, so that the SQL and Python sides of the tie-break time
     # (ranking.paced_ms) divide alike.

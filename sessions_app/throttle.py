@@ -12,10 +12,13 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy
 
 log = logging.getLogger(__name__)
 GUESS_CODES = frozenset({"not_found"})  # engine error codes that mean "no such PIN"
-BLOCKED_MESSAGE = "Too many different wrong PINs from your network. Wait a few minutes, then try again."
+BLOCKED_MESSAGE = gettext_lazy(
+    "Too many different wrong PINs from your network. Wait a few minutes, then try again."
+)
 
 
 def _count_key(address: str) -> str:

@@ -10,7 +10,8 @@ import functools
 import time
 
 from channels.db import database_sync_to_async
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from sessions_app import engine, metrics, protocol, throttle
 from sessions_app.audiences import HOST, PLAYER
@@ -48,13 +49,13 @@ class LiveConsumer(SocketBase):
     def authorise(self, msg: protocol.Inbound) -> None:
         if msg.role == protocol.HOST:
             if self.host_user is None or self.role == PLAYER:
-                raise ProtocolError("forbidden", "Only the host may do that.", msg.ref)
+                raise ProtocolError("forbidden", _("Only the host may do that."), msg.ref)
             if msg.type not in SESSIONLESS_HOST_MESSAGES and self.role != HOST:
-                raise ProtocolError("wrong_state", "Create or resume a session first.", msg.ref)
+                raise ProtocolError("wrong_state", _("Create or resume a session first."), msg.ref)
         elif msg.role == protocol.PLAYER and self.role != PLAYER:
             if self.role == HOST:
-                raise ProtocolError("forbidden", "The host does not answer questions.", msg.ref)
-            raise ProtocolError("wrong_state", "Join a session first.", msg.ref)
+                raise ProtocolError("forbidden", _("The host does not answer questions."), msg.ref)
+            raise ProtocolError("wrong_state", _("Join a session first."), msg.ref)
 
     async def handle(self, msg: protocol.Inbound) -> None:
         if msg.type in HOST_COMMANDS:
@@ -105,7 +106,7 @@ class LiveConsumer(SocketBase):
     async def on_session_join(self, msg: protocol.SessionJoin) -> None:
         address = (self.scope.get("client") or ["unknown"])[0]
         if await database_sync_to_async(throttle.pin_guessing_blocked)(address):
-            raise ProtocolError("rate_limited", throttle.BLOCKED_MESSAGE, msg.ref)
+            raise ProtocolError("rate_limited", str(throttle.BLOCKED_MESSAGE), msg.ref)
         try:
             outcome = await self.run(
                 engine.player_join, code=msg.session_id, raw_name=msg.name, password=msg.password,
@@ -124,7 +125,7 @@ class LiveConsumer(SocketBase):
         elif self.host_user is not None:
             resume, role = functools.partial(engine.host_resume, host=self.host_user), HOST
         else:
-            raise ProtocolError("invalid", "`session.resume` needs a `rejoin_token`.", msg.ref)
+            raise ProtocolError("invalid", _("`session.resume` needs a `rejoin_token`."), msg.ref)
         await self.finish(await self.run(resume, code=msg.session_id, now=timezone.now()), enter_as=role)
 
     async def on_answer_submit(self, msg: protocol.AnswerSubmit) -> None:
@@ -178,7 +179,7 @@ class PageConsumer(LiveConsumer):
         try:
             outcome, role, html = await database_sync_to_async(self.resume)()
         except EngineError as exc:
-            await self.send_payload(protocol.error(exc.code, exc.message))
+            await self.send_payload(protocol.error(exc.code, str(exc.message)))
             await self.close(code=CLOSE_KICKED if exc.code in ("kicked", "forbidden") else 1000)
             return
         await self.enter(outcome.session, role, outcome.player)
@@ -186,15 +187,16 @@ class PageConsumer(LiveConsumer):
         await effects.dispatch(outcome.events)
 
     def resume(self) -> tuple[Outcome, str, str]:
-        """Who this page is, from its URL and cookies, and every region of it, drawn afresh."""
+        """Who this page is, from its URL and cookies, and every region of it, drawn afresh (in this
+        socket's language, which from now on is among those its broadcasts are rendered in)."""
         code, now = self.scope["url_route"]["kwargs"]["code"], timezone.now()
         if self.wants_host({}):
             outcome = engine.host_resume(code=code, host=self.host_user, now=now)
-            pages.page_opened(outcome.session.pk, HOST)
+            pages.page_opened(outcome.session.pk, HOST, self.language)
             return outcome, HOST, render.host_page_regions(outcome.session, now)
         token = self.scope.get("cookies", {}).get(rejoin_cookie_name(code), "")
         outcome = engine.player_resume(code=code, rejoin_token=token, now=now)
-        pages.page_opened(outcome.session.pk, PLAYER)
+        pages.page_opened(outcome.session.pk, PLAYER, self.language, outcome.player.pk)
         return outcome, PLAYER, render.player_page_regions(outcome.session, outcome.player, now)
 
     async def catch_up(self) -> None:
@@ -203,10 +205,12 @@ class PageConsumer(LiveConsumer):
             await self.send_text(await database_sync_to_async(self.page_regions)())
 
     def page_regions(self) -> str:
+        """Called by the hub, not by this socket's own messages: so in its language explicitly."""
         session = GameSession.objects.select_related("quiz", "current_question").get(pk=self.session_pk)
-        if self.role == HOST:
-            return render.host_page_regions(session, timezone.now())
-        return render.player_page_regions(session, Player.objects.get(pk=self.player_pk), timezone.now())
+        with translation.override(self.language):
+            if self.role == HOST:
+                return render.host_page_regions(session, timezone.now())
+            return render.player_page_regions(session, Player.objects.get(pk=self.player_pk), timezone.now())
 
     def parse(self, text: str) -> protocol.Inbound:
         return protocol.parse_form_message(text)

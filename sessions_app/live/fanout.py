@@ -1,9 +1,10 @@
 """Frames to the channel layer: each serialised (JSON) and rendered (HTML) once, sent to a group.
 
 Protocol sockets are in the groups session.<code>.host, session.<code>.players and
-session.<code>.player.<id>; browser pages are in the same groups with an `.html` suffix. The layer
-carries each message once per worker, to that worker's hub (live/hub.py). Nothing here knows the
-rules: it sends what it is given.
+session.<code>.player.<id>; browser pages are in the same groups with an `.html` suffix, and for the
+host's and the players' groups their language after it (session.<code>.players.html.fr), since each
+broadcast's HTML is rendered once per language in use. The layer carries each message once per
+worker, to that worker's hub (live/hub.py). Nothing here knows the rules: it sends what it is given.
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ log = logging.getLogger(__name__)
 HTML = "html"
 
 
-def group_name(code: str, audience: str, player_id: str | None = None, fmt: str = "json") -> str:
+def group_name(
+    code: str, audience: str, player_id: str | None = None, fmt: str = "json", language: str | None = None
+) -> str:
     name = f"session.{code}.player.{player_id}" if audience == PLAYER else f"session.{code}.{audience}"
-    return f"{name}.html" if fmt == HTML else name
+    if fmt != HTML:
+        return name
+    return f"{name}.html.{language}" if language and audience != PLAYER else f"{name}.html"
 
 
 def frame(group: str, text: str | None, close_code: int | None = None, items: dict | None = None) -> dict:
@@ -60,28 +65,34 @@ async def send_json(
 
 
 async def send_html(
-    code: str, audience: str, html: str, player_id: str | None = None, close_code: int | None = None
-) -> None:
-    """Rendered page regions for the pages of one audience (host, players or one player)."""
-    group = group_name(code, audience, player_id, fmt=HTML)
+    code: str, audience: str, html: str, player_id: str | None = None, close_code: int | None = None,
+    language: str | None = None,
+) -> None:  # fmt: skip
+    """Rendered page regions for the pages of one audience (host, players or one player) in one language."""
+    group = group_name(code, audience, player_id, fmt=HTML, language=language)
     await group_send(group, frame(group, html, close_code))
 
 
-async def send_personal_html(code: str, items: dict[str, str], close_code: int | None = None) -> None:
-    """Each player's own page region, by player id, in one message to the players' pages: each worker
-    hands every page socket of its own the text for its player (live/hub.py)."""
-    if items:
-        group = group_name(code, PLAYERS, fmt=HTML)
-        await group_send(group, frame(group, None, close_code, items=items))
+async def send_personal_html(
+    code: str, items: dict[str, dict[str, str]], close_code: int | None = None
+) -> None:
+    """Each player's own page region, by language and player id: one message per language to the
+    players' pages in it; each worker hands every page socket of its own the text for its player
+    (live/hub.py)."""
+    for language, texts in items.items():
+        if texts:
+            group = group_name(code, PLAYERS, fmt=HTML, language=language)
+            await group_send(group, frame(group, None, close_code, items=texts))
 
 
 async def publish(
     code: str, audience: str, payload: dict, close_code: int | None = None, html: list | None = None
 ) -> None:
     """A frame for the host, the players or all: JSON once for protocol sockets, HTML once per audience
-    for pages: `html` if the caller rendered it already, else rendered in the database thread."""
+    and language for pages: `html` ((audience, language, text) as render.push_html makes them) if the
+    caller rendered it already, else rendered in the database thread."""
     await send_json(code, audience, payload, close_code=close_code)
     if html is None:
         html = await database_sync_to_async(render.push_html)(code, audience, payload)
-    for each, text in html:
-        await send_html(code, each, text, close_code=close_code)
+    for each, language, text in html:
+        await send_html(code, each, text, close_code=close_code, language=language)

@@ -14,9 +14,11 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from quizzes_app.hosts import is_host
-from sessions_app import engine, metrics, protocol
+from sessions_app import engine, languages, metrics, protocol
 from sessions_app.audiences import HOST, PLAYER, PLAYERS
 from sessions_app.auth import host_from_token
 from sessions_app.engine import EngineError
@@ -57,6 +59,7 @@ class SessionGroups:
     """A socket's place in its session: the groups it is in, and what the hub hands it from them."""
 
     fmt = "json"
+    language: str | None = None  # of this socket's person: its `message`s and its page's HTML
     role: str | None = None
     session_pk: int | None = None
     code: str | None = None
@@ -73,7 +76,10 @@ class SessionGroups:
         else:
             self.player_pk = None
             audiences = [(HOST, None)]
-        self.my_groups = [fanout.group_name(session.code, a, pid, fmt=self.fmt) for a, pid in audiences]
+        self.my_groups = [
+            fanout.group_name(session.code, a, pid, fmt=self.fmt, language=self.language)
+            for a, pid in audiences
+        ]
         for group in self.my_groups:
             await hub.get().join(group, self)
 
@@ -114,7 +120,10 @@ class SocketBase(SessionGroups, AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        if self.language is None:  # the handshake's cookie or Accept-Language, once
+            self.language = languages.from_scope(self.scope)
+        with translation.override(self.language):  # this socket's task and its database calls
+            await handler(message)
 
     async def connect(self) -> None:
         params = {
@@ -130,7 +139,7 @@ class SocketBase(SessionGroups, AsyncWebsocketConsumer):
             self.host_user = await self.authenticate_host(params.get("token"))
             if self.host_user is None:
                 await self.send_payload(
-                    protocol.error("unauthorized", "Host rights need a login or a host token.")
+                    protocol.error("unauthorized", _("Host rights need a login or a host token."))
                 )
                 await self.close(code=CLOSE_UNAUTHORIZED)
                 return
@@ -162,14 +171,14 @@ class SocketBase(SessionGroups, AsyncWebsocketConsumer):
         metrics.messages_in.inc()
         if text_data is None:
             await self.send_payload(
-                protocol.error("bad_json", "Only text frames carrying JSON are accepted.")
+                protocol.error("bad_json", _("Only text frames carrying JSON are accepted."))
             )
             return
         if len(text_data.encode()) > settings.KNEWIT["MAX_FRAME_BYTES"]:
-            await self.send_payload(protocol.error("too_large", "Frames are limited to 4 KiB."))
+            await self.send_payload(protocol.error("too_large", _("Frames are limited to 4 KiB.")))
             return
         if not self.limiter.allow():
-            await self.send_payload(protocol.error("rate_limited", "Too many messages; slow down."))
+            await self.send_payload(protocol.error("rate_limited", _("Too many messages; slow down.")))
             if self.limiter.strikes > settings.KNEWIT["RATE_STRIKES_BEFORE_CLOSE"]:
                 await self.close(code=CLOSE_POLICY)
             return
@@ -180,7 +189,8 @@ class SocketBase(SessionGroups, AsyncWebsocketConsumer):
             await self.handle(msg)
         except (ProtocolError, EngineError) as exc:
             ref = exc.ref if isinstance(exc, ProtocolError) else msg.ref
-            await self.send_payload(protocol.error(exc.code, exc.message, ref))
+            # str(): a message marked lazily is translated here, in this socket's language.
+            await self.send_payload(protocol.error(exc.code, str(exc.message), ref))
         except Exception:
             # Not the client's mistake: the command's transaction rolled back, so a retry is safe.
             log.exception("handling %s failed", msg.type if msg else "a frame")

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from sessions_app.engine.lobby import NAME_MAX
 
 
 class JoinForm(forms.Form):
     code = forms.RegexField(
-        label="Game PIN",
+        label=_("Game PIN"),
         regex=r"^\s*\d{6}\s*$",
-        error_messages={"invalid": "A Game PIN is 6 digits."},
+        error_messages={"invalid": _("A Game PIN is 6 digits.")},
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 6, "pattern": r"\d{6}"}
         ),
     )
     nickname = forms.CharField(
-        label="Nickname", max_length=NAME_MAX, strip=True,
+        label=_("Nickname"), max_length=NAME_MAX, strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "nickname", "maxlength": NAME_MAX}),
     )  # fmt: skip
     password = forms.CharField(
-        label="Game password (only if the host set one)", required=False, max_length=128,
+        label=_("Game password (only if the host set one)"), required=False, max_length=128,
         widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "off"}),
     )  # fmt: skip
 
@@ -31,10 +32,10 @@ class JoinForm(forms.Form):
 
 class StartSessionForm(forms.Form):
     quiz_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    show_live_results = forms.BooleanField(label="Show live results to students", required=False)
-    auto_advance = forms.BooleanField(label="Move on automatically after each reveal", required=False)
-    max_players = forms.IntegerField(label="Max players", min_value=1, max_value=10_000, initial=2000)
-    password = forms.CharField(label="Password (optional)", required=False, max_length=128)
+    show_live_results = forms.BooleanField(label=_("Show live results to students"), required=False)
+    auto_advance = forms.BooleanField(label=_("Move on automatically after each reveal"), required=False)
+    max_players = forms.IntegerField(label=_("Max players"), min_value=1, max_value=10_000, initial=2000)
+    password = forms.CharField(label=_("Password (optional)"), required=False, max_length=128)
 
     def settings(self) -> dict:
         data = self.cleaned_data

@@ -1,9 +1,10 @@
-"""HTML for the browser pages: each pushed region is one partial, rendered once per event and audience."""
+"""HTML for the browser pages: each pushed region is one partial, rendered once per event, audience
+and language of the pages open (GameSession.host_languages, player_languages)."""
 
 from __future__ import annotations
 
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from sessions_app import selectors
 from sessions_app.audiences import ALL, HOST, PLAYERS
@@ -40,9 +41,10 @@ def regions(names: tuple[str, ...], context: dict) -> str:
 
 def push_html(
     code: str, audience: str, payload: dict, session: GameSession | None = None
-) -> list[tuple[str, str]]:
-    """(audience, html) pairs for a broadcast. Runs in the database thread; reads the session unless
-    given it, and a histogram's counts come from its payload."""
+) -> list[tuple[str, str, str]]:
+    """(audience, language, html) for a broadcast: each audience's context is read once and rendered
+    in each language of its open pages. Runs in the database thread; reads the session unless given
+    it, and a histogram's counts come from its payload."""
     msg_type = payload["type"]
     if msg_type not in HOST_REGIONS and msg_type not in PLAYERS_REGIONS:
         return []
@@ -63,24 +65,51 @@ def push_html(
             context = pages.players_view(session, now, histogram=payload if msg_type == "histogram" else None)
         if msg_type == "session.closed":
             context["stage"] = "closed"
-        html.append((each, regions(names, context)))
+        for language in page_languages(session, each):
+            with translation.override(language):
+                html.append((each, language, regions(names, context)))
     return html
 
 
-def personal_pages(code: str, frames: list[tuple[str, dict]]) -> dict[str, str]:
-    """{player id: html} for the players' pages: each one's own frame, or their own row of a final
-    leaderboard ("You finished #3"); nothing when no player is on a page. Runs in the database thread,
-    so a reveal's 2,000 renders stay off the event loop."""
+def page_languages(session: GameSession, audience: str) -> list[str]:
+    """The languages the open pages of an audience are in, as the database has them."""
+    if audience == HOST:
+        return session.host_languages if session.host_on_page else []
+    return session.player_languages if session.players_on_pages else []
+
+
+def personal_pages(code: str, frames: list[tuple[str, dict]]) -> dict[str, dict[str, str]]:
+    """{language: {player id: html}} for the players' pages: each one's own frame, or their own row of
+    a final leaderboard ("You finished #3"), in their page's language; nothing when no player is on a
+    page. Runs in the database thread, so a reveal's 2,000 renders stay off the event loop."""
     session = selectors.current_session(code, with_question=False)
-    if session is None or not session.players_on_pages:
+    if session is None or not session.players_on_pages or not session.player_languages:
         return {}
-    items = {}
+    spoken = session.player_languages
+    # One language (most classes): every player in it, as before. Several: each page's own, from the
+    # players' rows; a player with no page (a protocol client) gets none.
+    language_of = (
+        dict(session.players.exclude(language="").values_list("public_id", "language"))
+        if len(spoken) > 1
+        else None
+    )
+    # Each player's own: their frame (a payload), or their row of the final leaderboard (a context).
+    own: list[tuple[str, dict | None, dict | None]] = []
     for player_id, payload in frames:
         if payload["type"] == "quiz.finished":
-            for entry in payload["leaderboard"]:
-                items[entry["player_id"]] = regions(("player_stage",), {"stage": "finished", "final": entry})
-        elif (html := personal_html(payload)) is not None:
-            items[player_id] = html
+            board = payload["leaderboard"]
+            own.extend((entry["player_id"], None, {"stage": "finished", "final": entry}) for entry in board)
+        else:
+            own.append((player_id, payload, None))
+    items: dict[str, dict[str, str]] = {}
+    for player_id, payload, context in own:
+        language = spoken[0] if language_of is None else language_of.get(player_id)
+        if language is None:
+            continue
+        with translation.override(language):
+            html = personal_html(payload) if context is None else regions(("player_stage",), context)
+        if html is not None:
+            items.setdefault(language, {})[player_id] = html
     return items
 
 

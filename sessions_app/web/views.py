@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from quizzes_app.hosts import is_host
@@ -40,8 +42,8 @@ def join(request: HttpRequest, code: str | None = None) -> HttpResponse:
     return render(request, "sessions/join.html", {"form": form})
 
 
-NOT_OPEN = "No game is open for joining with that PIN. Check it with your teacher."
-LOCKED = "The host has locked this game, so nobody new can join. Ask your teacher to unlock it."
+NOT_OPEN = gettext_lazy("No game is open for joining with that PIN. Check it with your teacher.")
+LOCKED = gettext_lazy("The host has locked this game, so nobody new can join. Ask your teacher to unlock it.")
 
 
 def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
@@ -94,7 +96,7 @@ def play(request: HttpRequest, code: str) -> HttpResponse:
 def host_dashboard(request: HttpRequest) -> HttpResponse:
     """My quizzes with a start form each, and my past sessions."""
     if not is_host(request.user):
-        raise PermissionDenied("Only hosts have a dashboard.")
+        raise PermissionDenied(_("Only hosts have a dashboard."))
     return _dashboard(request, StartSessionForm(initial={"max_players": 2000}))
 
 
@@ -112,7 +114,7 @@ def _dashboard(request: HttpRequest, start_form: StartSessionForm, status: int =
 def session_start(request: HttpRequest) -> HttpResponse:
     """Open a session for one of my quizzes and go to its live page."""
     if not is_host(request.user):
-        raise PermissionDenied("Only hosts can start sessions.")
+        raise PermissionDenied(_("Only hosts can start sessions."))
     form = StartSessionForm(request.POST)
     if not form.is_valid():
         return _dashboard(request, form, status=400)
@@ -141,7 +143,7 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("session_results", code=code)
     join_url = request.build_absolute_uri(reverse("join_code", kwargs={"code": code}))
     qr_svg = segno.make(join_url, error="m").svg_inline(
-        scale=6, dark="#1b1b1f", light="#ffffff", title="QR code of the join link", omitsize=True
+        scale=6, dark="#1b1b1f", light="#ffffff", title=_("QR code of the join link"), omitsize=True
     )
     context = {
         **pages.host_view(session, timezone.now()),
@@ -158,5 +160,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     token = settings.KNEWIT_METRICS_TOKEN
     bearer = request.headers.get("Authorization", "")
     if not (request.user.is_staff or (token and constant_time_compare(bearer, f"Bearer {token}"))):
-        return HttpResponseForbidden("Metrics are for staff or a configured token.")
+        return HttpResponseForbidden(_("Metrics are for staff or a configured token."))
     return HttpResponse(metrics.render(), content_type=metrics.CONTENT_TYPE_LATEST)
