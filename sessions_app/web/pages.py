@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils.translation import gettext_lazy, ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy, pgettext_lazy
 
 from quizzes_app.kinds import ONE_TAP, SHOWS_OPTIONS, TEXT_ANSWER_MAX, Kind, Slider, format_number
 from sessions_app import selectors
@@ -23,6 +23,15 @@ State = GameSession.State
 # Every option has a colour AND a shape, so colour-blind students can tell them apart.
 OPTION_SHAPES = ["triangle", "diamond", "circle", "square", "star", "hexagon"]
 SHAPE_GLYPHS = {"triangle": "▲", "diamond": "◆", "circle": "●", "square": "■", "star": "★", "hexagon": "⬢"}
+# A shape's name for people ("option 2 (diamond)"); OPTION_SHAPES are the class names.
+SHAPE_NAMES = {
+    "triangle": pgettext_lazy("option shape", "triangle"),
+    "diamond": pgettext_lazy("option shape", "diamond"),
+    "circle": pgettext_lazy("option shape", "circle"),
+    "square": pgettext_lazy("option shape", "square"),
+    "star": pgettext_lazy("option shape", "star"),
+    "hexagon": pgettext_lazy("option shape", "hexagon"),
+}
 # Kinds whose answer key is a set of options (marked on the options themselves at the reveal).
 KEYED_OPTIONS = frozenset({Kind.SINGLE, Kind.TRUEFALSE, Kind.MULTI})
 RANGE_DASH = "\N{EN DASH}"  # between the ends of a range ("0 to 9"), the typographic convention
@@ -306,7 +315,7 @@ def locked_view(recorded: dict, texts: list[str] | None = None) -> dict:
     def picked(pos: int) -> dict:
         shape, glyph = shape_of(pos)
         text = texts[pos] if texts and 0 <= pos < len(texts) else None
-        return {"pos": pos, "shape": shape, "glyph": glyph, "text": text}
+        return {"pos": pos, "shape": shape, "shape_name": SHAPE_NAMES[shape], "glyph": glyph, "text": text}
 
     if recorded.get("answer_idxs") is not None:
         return {"kind": "multi", "picked": [picked(p) for p in sorted(recorded["answer_idxs"])]}
