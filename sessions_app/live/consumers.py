@@ -34,12 +34,12 @@ HOST_COMMANDS = {
     "session.unlock": ("session_lock", lambda m: {"locked": False}),
     "session.close": ("session_close", lambda m: {"now": timezone.now()}),
     "player.kick": ("player_kick", lambda m: {"player_id": m.player_id}),
-}
     "player.accommodate": (
         "player_accommodate",
         lambda m: {"player_id": m.player_id, "time_factor": m.time_factor, "now": timezone.now()},
     ),
     "question.revote": ("question_revote", lambda m: {"now": timezone.now()}),
+}
 SESSIONLESS_HOST_MESSAGES = {"session.create", "quiz.list", "quiz.save"}
 
 
