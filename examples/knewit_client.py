@@ -54,6 +54,8 @@ class Bot:
     player_id: str | None = None
     rejoin_token: str | None = None
     acknowledged: dict[int, object] = field(default_factory=dict)  # question_num -> what was recorded
+    # The same for the questions the host re-voted (round 2, docs/PROTOCOL.md §2.2).
+    revote_acknowledged: dict[int, object] = field(default_factory=dict)
     results: dict[int, dict] = field(default_factory=dict)  # question_num -> answer.result
     final: list[dict] | None = None
     reconnects: int = 0
@@ -90,7 +92,7 @@ class Bot:
             snapshot = await _expect(ws, "session.snapshot")
             question = snapshot.get("question")
             if question and question.get("answered"):
-                self.acknowledged[question["question_num"]] = recorded(
+                self._acknowledged(question.get("round", 1))[question["question_num"]] = recorded(
                     {**question, "answer_idx": question["answered_idx"]}
                 )
             elif question:
@@ -118,7 +120,7 @@ class Bot:
             if kind == "question.next":
                 asyncio.get_running_loop().create_task(self._answer(ws, message))
             elif kind == "answer.recorded":
-                self.acknowledged[message["question_num"]] = recorded(message)
+                self._acknowledged(message.get("round", 1))[message["question_num"]] = recorded(message)
             elif kind == "answer.result":
                 self.results[message["question_num"]] = message
             elif kind == "ping":
@@ -130,13 +132,20 @@ class Bot:
                 self.closed_reason = message.get("reason", kind)
                 return
 
+    def _acknowledged(self, round_: int) -> dict[int, object]:
+        return self.acknowledged if round_ == 1 else self.revote_acknowledged
+
     async def _answer(self, ws, question: dict) -> None:
+        # A bot answers after answer_delay, well within any time; a player the host gave extra time
+        # also gets question.time with their own time left, which a person's countdown would show.
+        round_ = question.get("round", 1)
         choice = self.choose(question)
-        if choice is None or question["question_num"] in self.acknowledged:
+        if choice is None or question["question_num"] in self._acknowledged(round_):
             return
         answer = {"answer_idx": choice} if isinstance(choice, int) else choice
         await asyncio.sleep(self.answer_delay)
-        msg_id = f"{self.name}-q{question['question_num']}"  # the same id on a retry: counted once
+        # The same id on a retry: counted once; a re-vote is another answer, so another id.
+        msg_id = f"{self.name}-q{question['question_num']}" + ("" if round_ == 1 else f"-r{round_}")
         with contextlib.suppress(websockets.ConnectionClosed):
             await ws.send(json.dumps({"type": "answer.submit", **answer, "msg_id": msg_id}))
 

@@ -148,7 +148,8 @@ def still_answering(session: GameSession, now: datetime, *, slack: timedelta = t
         player=OuterRef("pk"), question_index=session.question_index, round=session.question_round
     )
     over = 100 * elapsed_s / current_facts(session).time_limit_s  # a time_percent whose time is up
-    return session.players.filter(kicked=False, time_percent__gt=over).exclude(Exists(answered)).count()
+    extra = session.players.filter(kicked=False, time_percent__gt=max(100, over))
+    return extra.exclude(Exists(answered)).count()
 
 
 def own_time_left_ms(session: GameSession, time_percent: int, now: datetime) -> int:

@@ -200,7 +200,9 @@ def _recorded(kind: str, answer: Answer, session_pk: int, *, duplicate: bool = F
     fields = judging.recorded_fields(
         kind, answer.choice_idx, answer.response, session_pk=session_pk, question_pk=answer.question_id
     )
-    return protocol.answer_recorded(question_num=answer.question_index + 1, given=fields, duplicate=duplicate)
+    return protocol.answer_recorded(
+        question_num=answer.question_index + 1, given=fields, duplicate=duplicate, round=answer.round
+    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,5 +1,6 @@
 """The wire contract of docs/PROTOCOL.md: inbound.py parses what clients send, outbound.py builds what
-the server sends (its TypedDicts name each frame's shape). Callers use `protocol.<name>` for either."""
+the server sends (its TypedDicts name each frame's shape), with snapshot.py (`session.snapshot`) and
+tools.py (the teacher's tools, §2.2). Callers use `protocol.<name>` for either."""
 
 from sessions_app.protocol.inbound import (
     ANYONE,
@@ -52,9 +53,9 @@ from sessions_app.protocol.outbound import (
     session_closed,
     session_created,
     session_joined,
-    session_snapshot,
     welcome,
 )
+from sessions_app.protocol.snapshot import session_snapshot
 from sessions_app.protocol.tools import (
     host_results,
     key_check,

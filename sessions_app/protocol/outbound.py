@@ -216,6 +216,7 @@ def question_results(
 class AnswerRecorded(TypedDict):
     type: Literal["answer.recorded"]
     question_num: int
+    round: int  # 1, or 2: the answer is to the question's re-vote
     answer_idx: int | None
     duplicate: bool
     answer_idxs: NotRequired[list[int]]
@@ -224,10 +225,18 @@ class AnswerRecorded(TypedDict):
     value: NotRequired[float]
 
 
-def answer_recorded(*, question_num: int, given: dict, duplicate: bool = False) -> AnswerRecorded:
+def answer_recorded(
+    *, question_num: int, given: dict, duplicate: bool = False, round: int = 1
+) -> AnswerRecorded:
     """Acknowledges an answer; says nothing about whether it was right. `given`: `answer_idx` and the
     kind's own field, as engine/judging.py recorded_fields builds them."""
-    return {"type": "answer.recorded", "question_num": question_num, **given, "duplicate": duplicate}  # type: ignore[typeddict-item]
+    return {
+        "type": "answer.recorded",
+        "question_num": question_num,
+        "round": round,
+        **given,
+        "duplicate": duplicate,
+    }  # type: ignore[typeddict-item]
 
 
 class AnswerResult(TypedDict):
@@ -327,37 +336,6 @@ def session_joined(*, session_id: str, player_id: str, name: str, rejoin_token: 
         "player_id": player_id,
         "name": name,
         "rejoin_token": rejoin_token,
-    }
-
-
-class You(TypedDict):
-    player_id: str
-    name: str
-    score: int
-    rank: int
-
-
-class SessionSnapshot(TypedDict):
-    type: Literal["session.snapshot"]
-    session_id: str
-    state: str
-    locked: bool
-    count: int
-    players: NotRequired[list[LobbyPlayer]]  # the host's
-    you: NotRequired[You]  # a player's
-    question: NotRequired[dict]  # question.next's fields without `type`, plus a player's answered_idx
-    histogram: NotRequired[Histogram | None]
-    leaderboard: NotRequired[list[LeaderboardEntry]]
-
-
-def session_snapshot(*, session_id: str, state: str, locked: bool, count: int) -> SessionSnapshot:
-    """The common part of a snapshot; the caller adds what its reader may see."""
-    return {
-        "type": "session.snapshot",
-        "session_id": session_id,
-        "state": state,
-        "locked": locked,
-        "count": count,
     }
 
 

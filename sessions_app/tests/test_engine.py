@@ -176,6 +176,7 @@ def test_whole_quiz_state_transitions_and_scores(host, game):
     assert recorded.reply == {
         "type": "answer.recorded",
         "question_num": 1,
+        "round": 1,
         "answer_idx": 0,
         "duplicate": False,
     }

@@ -239,8 +239,8 @@ def test_acknowledgements_echo_the_answer_as_sent_even_when_repeated(game, host)
     question = open_question(session, host, "order")
     sent = order_answer(question, ("Venus", "Mercury", "Earth", "Mars"))
     first = submit(session, ada, msg_id="o1", order=sent).reply
-    assert first == {"type": "answer.recorded", "question_num": 7, "answer_idx": None, "order": sent,
-                     "duplicate": False}  # fmt: skip
+    assert first == {"type": "answer.recorded", "question_num": 7, "round": 1, "answer_idx": None,
+                     "order": sent, "duplicate": False}  # fmt: skip
     reveal(session, host)
     again = submit(session, ada, seconds=30, msg_id="o1", order=[0, 1, 2, 3]).reply  # after the close
     assert again == {**first, "duplicate": True}

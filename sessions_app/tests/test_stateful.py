@@ -448,6 +448,7 @@ class QuizMachine(RuleBasedStateMachine):
             assert reply == {
                 "type": "answer.recorded",
                 "question_num": first_index + 1,
+                "round": 1,
                 "answer_idx": first_answer.choice,
                 "duplicate": True,
             }
@@ -459,6 +460,7 @@ class QuizMachine(RuleBasedStateMachine):
         assert reply == {
             "type": "answer.recorded",
             "question_num": index + 1,
+            "round": 1,
             "answer_idx": idx,
             "duplicate": False,
         }

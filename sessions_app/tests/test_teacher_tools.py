@@ -114,6 +114,8 @@ def test_the_round_closes_when_the_class_is_done_and_nobody_with_extra_time_stil
     session, p = start_game(host, make_quiz)
     accommodate(session, host, p["Ada"], 2)
     engine.quiz_start(session_pk=session.pk, host=host, now=at(0))
+    # Only students with extra time count as still answering, whatever the time.
+    assert selectors.still_answering(fresh(session), at(10)) == 1
     # The class's deadline passed, Ada still has time: no close, and the host is shown who waits.
     assert engine.due_wakes(now=at(25)) == []
     class_wake = Wake(session.pk, session.code, at(20.5), 0, "close")
@@ -371,9 +373,11 @@ def test_a_revote_reopens_the_question_and_shows_both_rounds(host, make_quiz):
     assert question.payload["options"] == ["Mars", "Jupiter", "Venus", "Earth"]
     assert question.payload["time_left_ms"] == 20_000
     assert any(isinstance(e, Wake) and e.at == at(50.5) and e.round == 2 for e in again.events)
-    # The first round's msg_id is that answer's; a fresh one records the second.
-    assert answer(session, p["Ada"], 1, 31, msg_id="ada-q1").reply["duplicate"] is True
-    answer(session, p["Ada"], 1, 32, msg_id="ada-q1-r2")  # switched to the right answer
+    # The first round's msg_id is that answer's (its `round` says so); a fresh one records the second.
+    repeat = answer(session, p["Ada"], 1, 31, msg_id="ada-q1").reply
+    assert (repeat["duplicate"], repeat["round"], repeat["answer_idx"]) == (True, 1, 0)
+    second = answer(session, p["Ada"], 1, 32, msg_id="ada-q1-r2").reply  # switched to the right answer
+    assert (second["duplicate"], second["round"]) == (False, 2)
     answer(session, p["Bo"], 0, 33)  # still wrong
     answer(session, p["Cy"], 1, 34)  # still right
     answer(session, p["Dee"], 1, 35)  # did not answer the first time: not a switch

@@ -126,9 +126,18 @@ def personal_html(payload: dict) -> str | None:
         context = {"stage": "closed"}
     elif msg_type == "error":
         return render_to_string("sessions/partials/_toast.html", {"oob": True, "message": payload["message"]})
+    elif msg_type == "question.time":
+        return own_countdown_html(payload)
     else:
         return None
     return regions(("player_stage",), context)
+
+
+def own_countdown_html(payload: dict) -> str:
+    """A player's own countdown (question.time: they have extra time), swapped into the question's
+    stage in place of the class's countdown."""
+    context = {"question": pages.own_time_view(payload), "countdown_oob": True}
+    return render_to_string("sessions/partials/_countdown.html", context)
 
 
 HOST_PAGE = ("host_lobby", "host_controls", "host_stage", "histogram", "leaderboard")
