@@ -27,6 +27,7 @@ from quizzes_app.importing import QuizImportMixin
 from quizzes_app.io import quiz_to_dict, quiz_to_json
 from quizzes_app.kinds import Kind, check_question
 from quizzes_app.models import MAX_CHOICES, Choice, Question, Quiz, quiz_problems
+from quizzes_app.preview import QuizPreviewMixin, preview_url
 
 UNPLAYABLE = "This quiz cannot be played yet: {}"
 
@@ -84,8 +85,9 @@ def duplicate(modeladmin: QuizAdmin, request: HttpRequest, queryset: QuerySet[Qu
 
 
 @admin.register(Quiz)
-class QuizAdmin(QuizImportMixin, NestedModelAdmin):
+class QuizAdmin(QuizPreviewMixin, QuizImportMixin, NestedModelAdmin):
     change_list_template = "admin/quizzes_app/quiz/change_list.html"
+    change_form_template = "admin/quizzes_app/quiz/change_form.html"
     inlines = [QuestionInline]
     actions = [export_json, duplicate]
     search_fields = ("title", "description")
@@ -128,9 +130,11 @@ class QuizAdmin(QuizImportMixin, NestedModelAdmin):
         super().save_related(request, form, formsets, change)
         _warn_if_unplayable(request, form.instance.pk)
 
-    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
+    def render_change_form(self, request: HttpRequest, context: dict, *args, obj=None, **kwargs):
         context["choice_help"] = CHOICE_HELP
-        return super().render_change_form(request, context, *args, **kwargs)
+        first = obj.questions.first() if obj is not None and obj.pk else None
+        context["preview_url"] = preview_url(first) if first else None
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None

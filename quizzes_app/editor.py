@@ -19,6 +19,7 @@ from nested_admin import NestedInlineFormSet, NestedStackedInline, NestedTabular
 
 from quizzes_app.kinds import MAX_CHOICES, TEXT_ANSWER_MAX, Kind, check_question, slider_error_field
 from quizzes_app.models import Choice, Question
+from quizzes_app.preview import preview_url
 
 # check_question's error codes for the choices: Question.clean raises them from the saved choices.
 CHOICE_ERROR_CODES = {"choice_count", "correct_count"}
@@ -200,7 +201,7 @@ class QuestionInline(NestedStackedInline):
     inlines = [ChoiceInline]
     sortable_field_name = "order"
     fieldsets = [
-        (None, {"fields": [("order", "kind"), "prompt", ("time_limit", "points")]}),
+        (None, {"fields": [("order", "kind"), "prompt", ("time_limit", "points"), "preview_link"]}),
         (
             "Slider",
             {
@@ -214,7 +215,7 @@ class QuestionInline(NestedStackedInline):
             {"fields": ["explanation", ("image", "image_alt"), "image_preview"], "classes": ["collapse"]},
         ),
     ]
-    readonly_fields = ("image_preview",)
+    readonly_fields = ("preview_link", "image_preview")
     formfield_overrides = {
         models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})},
         models.FloatField: {"widget": forms.NumberInput(attrs={"step": "any", "class": "slider-input"})},
@@ -236,6 +237,16 @@ class QuestionInline(NestedStackedInline):
         elif db_field.name == "slider_tolerance":
             field.help_text = f"{field.help_text} Empty: 0."
         return field
+
+    @admin.display(description="Preview")
+    def preview_link(self, question: Question) -> str:
+        if question.pk is None:
+            return "Save the quiz, then see this question as the phones and the projector will."
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">See it on a phone and on the projector</a>'
+            " (what is saved)",
+            preview_url(question),
+        )
 
     @admin.display(description="Current image")
     def image_preview(self, question: Question) -> str:
