@@ -241,7 +241,7 @@ class QuestionInline(NestedStackedInline):
     @admin.display(description="Preview")
     def preview_link(self, question: Question) -> str:
         if question.pk is None:
-            return "Save the quiz, then see this question as the phones and the projector will."
+            return "Once the quiz is saved."
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">See it on a phone and on the projector</a>'
             " (what is saved)",

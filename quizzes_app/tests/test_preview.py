@@ -104,7 +104,7 @@ def test_the_quiz_page_links_each_saved_question_to_its_preview(host_client, qui
     for question in quiz.questions.all():
         assert f'href="{preview_url(question)}"' in text
     assert (
-        "Save the quiz, then see this question"
+        "<p>Once the quiz is saved.</p>"
         in host_client.get(reverse("admin:quizzes_app_quiz_add")).content.decode()
     )
 
