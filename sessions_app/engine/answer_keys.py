@@ -13,6 +13,8 @@ import dataclasses
 import math
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from quizzes_app.kinds import MAX_CHOICES, TEXT_ANSWER_MAX, Kind, format_number, normalise_text, tidy_text
 from sessions_app.engine import judging
 from sessions_app.engine.events import EngineError
@@ -65,11 +67,11 @@ def clean_key(facts: QuestionFacts, raw: dict) -> dict:
             or not all(_is_index(i, n) for i in idxs)
             or len(set(idxs)) != len(idxs)
         ):
-            raise EngineError("invalid", "Pick the correct options.")
+            raise EngineError("invalid", gettext_lazy("Pick the correct options."))
         if facts.kind != Kind.MULTI and len(idxs) != 1:
-            raise EngineError("invalid", "Pick exactly one correct option.")
+            raise EngineError("invalid", gettext_lazy("Pick exactly one correct option."))
         if not idxs:
-            raise EngineError("invalid", "Pick at least one correct option.")
+            raise EngineError("invalid", gettext_lazy("Pick at least one correct option."))
         return {"correct_idxs": sorted(idxs)}
     if facts.kind == Kind.TEXT:
         accepted = raw.get("accepted")
@@ -80,7 +82,9 @@ def clean_key(facts: QuestionFacts, raw: dict) -> dict:
         if not 1 <= len(accepted) <= MAX_CHOICES or any(len(a) > TEXT_ANSWER_MAX for a in accepted):
             raise EngineError(
                 "invalid",
-                f"Give 1 to {MAX_CHOICES} accepted answers of at most {TEXT_ANSWER_MAX} characters.",
+                gettext_lazy("Give 1 to %(most)s accepted answers of at most %(max)s characters."),
+                most=MAX_CHOICES,
+                max=TEXT_ANSWER_MAX,
             )
         return {"accepted": accepted}
     if facts.kind == Kind.SLIDER:
@@ -88,9 +92,14 @@ def clean_key(facts: QuestionFacts, raw: dict) -> dict:
         correct, tolerance = raw.get("correct"), raw.get("tolerance", 0)
         if not (_is_number(correct) and slider.min <= correct <= slider.max):
             low, high = format_number(slider.min), format_number(slider.max)
-            raise EngineError("invalid", f"The correct value must be a number from {low} to {high}.")
+            raise EngineError(
+                "invalid",
+                gettext_lazy("The correct value must be a number from %(low)s to %(high)s."),
+                low=low,
+                high=high,
+            )
         if not (_is_number(tolerance) and tolerance >= 0):
-            raise EngineError("invalid", "The tolerance must be a number, 0 or more.")
+            raise EngineError("invalid", gettext_lazy("The tolerance must be a number, 0 or more."))
         return {"correct": float(correct), "tolerance": float(tolerance)}
     if facts.kind == Kind.ORDER:
         order = raw.get("correct_order")
@@ -99,9 +108,9 @@ def clean_key(facts: QuestionFacts, raw: dict) -> dict:
             or sorted(order) != list(range(n))
             or not all(_is_index(i, n) for i in order)
         ):
-            raise EngineError("invalid", "Put every item in one place.")
+            raise EngineError("invalid", gettext_lazy("Put every item in one place."))
         return {"correct_order": list(order)}
-    raise EngineError("invalid", "A poll has no correct answer to regrade.")
+    raise EngineError("invalid", gettext_lazy("A poll has no correct answer to regrade."))
 
 
 def _is_index(value: Any, n: int) -> bool:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext_lazy
 
 from quizzes_app.models import Question
 from sessions_app import metrics, protocol
@@ -72,7 +73,7 @@ def answers_submit(attempts: list[AnswerAttempt]) -> list[Outcome | EngineError]
     except IntegrityError:
         if len(attempts) == 1:
             # A constraint checked at COMMIT (PostgreSQL's deferred foreign keys): the player is gone.
-            return [EngineError("not_found", "You are not in this session.")]
+            return [EngineError("not_found", gettext_lazy("You are not in this session."))]
         # Nothing was written; one by one, such an answer fails alone.
         return [answers_submit([attempt])[0] for attempt in attempts]
 
@@ -192,7 +193,7 @@ def _refused_answer(attempt: AnswerAttempt) -> Outcome | EngineError:
     )
     if prior is not None:
         return Outcome(reply=_recorded(prior.question.kind, prior, attempt.session_pk, duplicate=True))
-    return EngineError("already_answered", "You have already answered this question.")
+    return EngineError("already_answered", gettext_lazy("You have already answered this question."))
 
 
 def _recorded(kind: str, answer: Answer, session_pk: int, *, duplicate: bool = False) -> dict:
@@ -267,8 +268,8 @@ def _raise_unless_duplicate(player_pk: int, session_pk: int, msg_id: str | None,
         if prior is not None:
             raise DuplicateAnswer(_recorded(prior.question.kind, prior, session_pk, duplicate=True))
     if late:
-        raise EngineError("too_late", "Time is up for this question.")
-    raise EngineError("wrong_state", "No question is open.")
+        raise EngineError("too_late", gettext_lazy("Time is up for this question."))
+    raise EngineError("wrong_state", gettext_lazy("No question is open."))
 
 
 class DuplicateAnswer(Exception):

@@ -5,16 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.utils.functional import lazy
+
 from sessions_app.audiences import ALL, HOST, PLAYER, PLAYERS
 from sessions_app.models import GameSession, Player
 
 __all__ = ["ALL", "HOST", "PLAYER", "PLAYERS", "EngineError", "Outcome", "Push", "Refresh", "Wake"]
 
 
-class EngineError(Exception):
-    """A refused command; `code` is one of docs/PROTOCOL.md's error codes."""
+def _formatted(message, params: dict) -> str:
+    return str(message) % params
 
-    def __init__(self, code: str, message: str):
+
+class EngineError(Exception):
+    """A refused command; `code` is one of docs/PROTOCOL.md's error codes.
+
+    `message` is for people: marked with gettext_lazy, and formatted with `params` ("%(name)s") only
+    when it is read, so it is in the language of whoever reads it. A socket sends it with str() in
+    its own language; answers are judged in batches, many students' at once, in none of theirs.
+    """
+
+    def __init__(self, code: str, message, **params):
+        if params:
+            message = lazy(_formatted, str)(message, params)
         super().__init__(message)
         self.code = code
         self.message = message

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from sessions_app import protocol, selectors
 from sessions_app.engine.answers import grace, question_facts
@@ -76,16 +77,16 @@ def player_accommodate(
     Nobody else is told: the player gets their own time (question.time), the host's list shows it.
     """
     if time_factor not in PERCENT:
-        raise EngineError("invalid", "`time_factor` must be 1, 1.5 or 2.")
+        raise EngineError("invalid", gettext_lazy("`time_factor` must be 1, 1.5 or 2."))
     percent = PERCENT[time_factor]
     with transaction.atomic():
         session = host_session(session_pk=session_pk, host=host)
         if session.state == State.FINISHED:
-            raise EngineError("wrong_state", "The session is over.")
+            raise EngineError("wrong_state", gettext_lazy("The session is over."))
         if not Player.objects.filter(session=session, public_id=player_id, kicked=False).update(
             time_percent=percent
         ):
-            raise EngineError("not_found", "No such player in this session.")
+            raise EngineError("not_found", gettext_lazy("No such player in this session."))
         events: list = [Refresh(session.pk, session.code, "host_lobby")]
         if session.state == State.QUESTION and session.current_question_id is not None:
             events = _recount_open_round(session, player_id, percent, now) + events

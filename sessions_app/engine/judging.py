@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy
+
 from quizzes_app.kinds import (
     ONE_TAP,
     SHOWS_OPTIONS,
@@ -135,7 +137,12 @@ def check(facts: QuestionFacts, answer: dict, order: tuple[int, ...]) -> Given:
     """
     field = ANSWER_FIELD[facts.kind]
     if set(answer) != {field}:
-        raise EngineError("invalid", f"This question ({facts.kind}) is answered with `{field}`.")
+        raise EngineError(
+            "invalid",
+            gettext_lazy("This question (%(kind)s) is answered with `%(field)s`."),
+            kind=facts.kind,
+            field=field,
+        )
     value = answer[field]
     n = len(facts.texts)
     if facts.kind in ONE_TAP:
@@ -144,29 +151,35 @@ def check(facts: QuestionFacts, answer: dict, order: tuple[int, ...]) -> Given:
     if facts.kind == Kind.MULTI:
         picked = _check_indices(value, n, "answer_idxs")
         if not picked:
-            raise EngineError("invalid", "`answer_idxs` must name at least one option.")
+            raise EngineError("invalid", gettext_lazy("`answer_idxs` must name at least one option."))
         return _given(facts, sorted(picked))
     if facts.kind == Kind.ORDER:
         positions = _check_indices(value, n, "order")
         if len(positions) != n:
-            raise EngineError("invalid", f"`order` must list each of the {n} options once.")
+            raise EngineError(
+                "invalid", gettext_lazy("`order` must list each of the %(n)s options once."), n=n
+            )
         return _given(facts, [order[p] for p in positions])  # choice indices, in the student's order
     if facts.kind == Kind.TEXT:
         if not isinstance(value, str):
-            raise EngineError("invalid", "`text` must be a string.")
+            raise EngineError("invalid", gettext_lazy("`text` must be a string."))
         text = tidy(value)
         if not text:
-            raise EngineError("invalid", "`text` cannot be empty.")
+            raise EngineError("invalid", gettext_lazy("`text` cannot be empty."))
         if len(text) > TEXT_ANSWER_MAX:
-            raise EngineError("invalid", f"`text` is longer than {TEXT_ANSWER_MAX} characters.")
+            raise EngineError(
+                "invalid", gettext_lazy("`text` is longer than %(max)s characters."), max=TEXT_ANSWER_MAX
+            )
         return _given(facts, text)
     # slider
     slider = facts.slider
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise EngineError("invalid", "`value` must be a number.")
+        raise EngineError("invalid", gettext_lazy("`value` must be a number."))
     if not slider.min <= value <= slider.max:
         low, high = format_number(slider.min), format_number(slider.max)
-        raise EngineError("invalid", f"`value` must be between {low} and {high}.")
+        raise EngineError(
+            "invalid", gettext_lazy("`value` must be between %(low)s and %(high)s."), low=low, high=high
+        )
     return _given(facts, float(value))
 
 
@@ -206,16 +219,16 @@ def _slack(slider: Slider) -> float:
 
 def _check_index(value: Any, n: int, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n:
-        raise EngineError("invalid", f"`{name}` must be 0 to {n - 1}.")
+        raise EngineError("invalid", gettext_lazy("`%(name)s` must be 0 to %(last)s."), name=name, last=n - 1)
 
 
 def _check_indices(value: Any, n: int, name: str) -> list[int]:
     if not isinstance(value, list):
-        raise EngineError("invalid", f"`{name}` must be a list of option numbers.")
+        raise EngineError("invalid", gettext_lazy("`%(name)s` must be a list of option numbers."), name=name)
     for item in value:
         _check_index(item, n, name)
     if len(set(value)) != len(value):
-        raise EngineError("invalid", f"`{name}` names an option twice.")
+        raise EngineError("invalid", gettext_lazy("`%(name)s` names an option twice."), name=name)
     return list(value)
 
 

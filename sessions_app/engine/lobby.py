@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy
 
 from quizzes_app.io import QuizFormatError, quiz_from_dict
 from quizzes_app.models import Quiz, quiz_problems
@@ -32,9 +33,9 @@ def clean_name(raw: str) -> str:
     """Names are 1 to 20 characters after trimming."""
     name = raw.strip()
     if not 1 <= len(name) <= NAME_MAX:
-        raise EngineError("invalid", f"Names are 1 to {NAME_MAX} characters.")
+        raise EngineError("invalid", gettext_lazy("Names are 1 to %(max)s characters."), max=NAME_MAX)
     if any(not ch.isprintable() for ch in name):
-        raise EngineError("invalid", "Names cannot contain control characters.")
+        raise EngineError("invalid", gettext_lazy("Names cannot contain control characters."))
     return name
 
 
@@ -73,7 +74,7 @@ def _host_quiz(host, quiz_id: int) -> Quiz:
     """One of this host's quizzes, if it can be played."""
     quiz = selectors.quizzes_for_host(host).filter(pk=quiz_id).first()
     if quiz is None:
-        raise EngineError("not_found", f"No quiz {quiz_id} of yours.")
+        raise EngineError("not_found", gettext_lazy("No quiz %(id)s of yours."), id=quiz_id)
     check_playable(quiz.pk)
     return quiz
 
@@ -82,7 +83,11 @@ def check_playable(quiz_id: int) -> None:
     """Refuse a quiz with a question that could not be played, naming the question."""
     problems = quiz_problems(quiz_id)
     if problems:
-        raise EngineError("invalid", "This quiz cannot be played yet. " + " ".join(problems))
+        raise EngineError(
+            "invalid",
+            gettext_lazy("This quiz cannot be played yet. %(problems)s"),
+            problems=" ".join(problems),
+        )
 
 
 def session_create(*, host, quiz_id: int | None, raw_settings: dict, site_url: str) -> Outcome:
@@ -101,7 +106,7 @@ def session_create(*, host, quiz_id: int | None, raw_settings: dict, site_url: s
         except IntegrityError:
             continue  # the code is in use by an open session; draw again
     else:
-        raise EngineError("full", "No free join code; try again.")
+        raise EngineError("full", gettext_lazy("No free join code; try again."))
     join_url = f"{site_url}/join/{session.code}/"
     return Outcome(
         reply=protocol.session_created(session_id=session.code, join_url=join_url), session=session
@@ -115,19 +120,19 @@ def host_session(*, session_pk: int, host, lock: bool = True) -> GameSession:
         qs = qs.select_for_update(of=("self",))
     session = qs.filter(pk=session_pk).first()
     if session is None:
-        raise EngineError("not_found", "No such session.")
+        raise EngineError("not_found", gettext_lazy("No such session."))
     if session.host_id != host.pk:
-        raise EngineError("forbidden", "Only this session's host may do that.")
+        raise EngineError("forbidden", gettext_lazy("Only this session's host may do that."))
     return session
 
 
 def quiz_load(*, session_pk: int, host, quiz_id: int | None, data: dict | None) -> Outcome:
     if quiz_id is None and data is None:
-        raise EngineError("invalid", "`quiz.load` needs `quiz_id` or `quiz`.")
+        raise EngineError("invalid", gettext_lazy("`quiz.load` needs `quiz_id` or `quiz`."))
     with transaction.atomic():
         session = host_session(session_pk=session_pk, host=host)
         if session.state != State.LOBBY:
-            raise EngineError("wrong_state", "A quiz can only be loaded in the lobby.")
+            raise EngineError("wrong_state", gettext_lazy("A quiz can only be loaded in the lobby."))
         quiz = _host_quiz(host, quiz_id) if quiz_id is not None else _save_quiz(host, data)
         session.quiz = quiz
         session.save(update_fields=["quiz"])
@@ -138,7 +143,7 @@ def session_lock(*, session_pk: int, host, locked: bool) -> Outcome:
     with transaction.atomic():
         session = host_session(session_pk=session_pk, host=host)
         if session.state == State.FINISHED:
-            raise EngineError("wrong_state", "The session is over.")
+            raise EngineError("wrong_state", gettext_lazy("The session is over."))
         GameSession.objects.filter(pk=session.pk).update(locked=locked)
         return Outcome(events=[Refresh(session.pk, session.code, "lobby")])
 
@@ -159,7 +164,7 @@ def player_kick(*, session_pk: int, host, player_id: str) -> Outcome:
         session = host_session(session_pk=session_pk, host=host)
         updated = Player.objects.filter(session=session, public_id=player_id).update(kicked=True)
         if not updated:
-            raise EngineError("not_found", "No such player in this session.")
+            raise EngineError("not_found", gettext_lazy("No such player in this session."))
         payload = protocol.kicked(reason="The host removed you from the game.")
         return Outcome(
             events=[
@@ -199,9 +204,9 @@ def _player_join(
     with transaction.atomic():
         session = selectors.current_session(code, with_question=False)
         if session is None:
-            raise EngineError("not_found", "No game with that PIN.")
+            raise EngineError("not_found", gettext_lazy("No game with that PIN."))
         if session.state == State.FINISHED:
-            raise EngineError("wrong_state", "That game is over.")
+            raise EngineError("wrong_state", gettext_lazy("That game is over."))
         actor = f"join:{session.pk}:{name_key}"
         prior = ProcessedMessage.objects.filter(actor=actor, msg_id=msg_id).first() if msg_id else None
         if prior is not None:
@@ -224,15 +229,15 @@ def _player_join(
 def _check_can_join(session: GameSession, name_key: str, password: str | None, *, look: bool) -> None:
     """Refuse a join; with `look`, also a name that is taken or was kicked (else the INSERT does)."""
     if session.password_hash and not check_password(password or "", session.password_hash):
-        raise EngineError("forbidden", "Wrong game password.")
+        raise EngineError("forbidden", gettext_lazy("Wrong game password."))
     # A locked session refuses anyway: looking first keeps "kicked" ahead of "locked", as it was.
     same_name = session.players.filter(name_key=name_key).first() if look or session.locked else None
     if same_name is not None and same_name.kicked:
-        raise EngineError("kicked", "That player was removed from this game.")
+        raise EngineError("kicked", gettext_lazy("That player was removed from this game."))
     if session.locked:
-        raise EngineError("locked", "The host has locked this game.")
+        raise EngineError("locked", gettext_lazy("The host has locked this game."))
     if same_name is not None:
-        raise EngineError("name_taken", "That nickname is taken in this game.")
+        raise EngineError("name_taken", gettext_lazy("That nickname is taken in this game."))
 
 
 def _check_not_full(session: GameSession) -> None:
@@ -243,7 +248,7 @@ def _check_not_full(session: GameSession) -> None:
     GameSession.objects.select_for_update().filter(pk=session.pk).values_list("pk").get()
     max_players = session.settings.get("max_players", DEFAULT_MAX_PLAYERS)
     if session.players.filter(kicked=False).count() > max_players:
-        raise EngineError("full", "This game is full.")
+        raise EngineError("full", gettext_lazy("This game is full."))
 
 
 def _create_player(
@@ -269,7 +274,7 @@ def _rejoin_duplicate(session: GameSession, prior: ProcessedMessage, now: dateti
     player over; a client that lost its reply must join again under another name.
     """
     if session.players.filter(public_id=prior.reply["player_id"], kicked=True).exists():
-        raise EngineError("kicked", "That player was removed from this game.")
+        raise EngineError("kicked", gettext_lazy("That player was removed from this game."))
     return Outcome(reply={**prior.reply, "rejoin_token": None, "duplicate": True})
 
 
@@ -288,9 +293,9 @@ def player_resume(*, code: str, rejoin_token: str, now: datetime) -> Outcome:
     if session is not None:
         player = session.players.filter(rejoin_token_hash=hash_secret(rejoin_token)).first()
     if player is None:
-        raise EngineError("not_found", "No player with that rejoin token in that game.")
+        raise EngineError("not_found", gettext_lazy("No player with that rejoin token in that game."))
     if player.kicked:
-        raise EngineError("kicked", "You were removed from this game.")
+        raise EngineError("kicked", gettext_lazy("You were removed from this game."))
     Player.objects.filter(pk=player.pk).update(last_seen=now)
     reply = selectors.snapshot(session, player=player, now=now)
     return Outcome(
@@ -302,9 +307,9 @@ def host_resume(*, code: str, host, now: datetime) -> Outcome:
     """The host takes its controls back after a reload or a dropped socket."""
     session = selectors.current_session(code)
     if session is None:
-        raise EngineError("not_found", "No game with that PIN.")
+        raise EngineError("not_found", gettext_lazy("No game with that PIN."))
     if session.host_id != host.pk:
-        raise EngineError("forbidden", "Only this session's host may resume it as host.")
+        raise EngineError("forbidden", gettext_lazy("Only this session's host may resume it as host."))
     return Outcome(reply=selectors.snapshot(session, player=None, now=now), session=session)
 
 

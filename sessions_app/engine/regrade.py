@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from quizzes_app.models import Question
 from sessions_app.engine import answer_keys, judging
@@ -27,12 +28,12 @@ def played_question(session: GameSession, question_pk: int) -> tuple[Question, Q
     """A question of the session's quiz that the game reached, with its facts as saved."""
     question = Question.objects.filter(pk=question_pk, quiz_id=session.quiz_id).select_related("quiz").first()
     if question is None:
-        raise EngineError("not_found", "No such question in this session's quiz.")
+        raise EngineError("not_found", gettext_lazy("No such question in this session's quiz."))
     ids = list(
         Question.objects.filter(quiz_id=session.quiz_id).order_by("order", "pk").values_list("pk", flat=True)
     )
     if ids.index(question.pk) > session.question_index:
-        raise EngineError("wrong_state", "That question was not played in this session.")
+        raise EngineError("wrong_state", gettext_lazy("That question was not played in this session."))
     return question, judging.facts_of(question, list(question.choices.order_by("order", "pk")))
 
 
@@ -41,7 +42,9 @@ def regrade_question(*, session_pk: int, host, question_pk: int, key: dict, now:
     with transaction.atomic():
         session = host_session(session_pk=session_pk, host=host)
         if session.state != State.FINISHED:
-            raise EngineError("wrong_state", "A question can be regraded once the game is over.")
+            raise EngineError(
+                "wrong_state", gettext_lazy("A question can be regraded once the game is over.")
+            )
         question, facts = played_question(session, question_pk)
         cleaned = answer_keys.clean_key(facts, key)
         Regrade.objects.update_or_create(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from quizzes_app.kinds import check_question
 from quizzes_app.models import question_label
@@ -35,7 +36,7 @@ def quiz_start(*, session_pk: int, host, now: datetime) -> Outcome:
     with transaction.atomic():
         session = host_session(session_pk=session_pk, host=host)
         if session.state != State.LOBBY:
-            raise EngineError("wrong_state", "The quiz has already started.")
+            raise EngineError("wrong_state", gettext_lazy("The quiz has already started."))
         return Outcome(events=_advance(session, now))
 
 
@@ -44,7 +45,7 @@ def question_next(*, session_pk: int, host, now: datetime) -> Outcome:
     with transaction.atomic():
         session = host_session(session_pk=session_pk, host=host)
         if session.state == State.FINISHED:
-            raise EngineError("wrong_state", "The quiz is over.")
+            raise EngineError("wrong_state", gettext_lazy("The quiz is over."))
         events: list = []
         if session.state == State.QUESTION:
             events += question_close(session_pk=session.pk, index=session.question_index, now=now).events
@@ -56,7 +57,7 @@ def question_end(*, session_pk: int, host, now: datetime) -> Outcome:
     with transaction.atomic():
         session = host_session(session_pk=session_pk, host=host)
         if session.state != State.QUESTION:
-            raise EngineError("wrong_state", "No question is open.")
+            raise EngineError("wrong_state", gettext_lazy("No question is open."))
         return question_close(session_pk=session.pk, index=session.question_index, now=now)
 
 
@@ -64,7 +65,7 @@ def quiz_stop(*, session_pk: int, host, now: datetime) -> Outcome:
     with transaction.atomic():
         session = host_session(session_pk=session_pk, host=host)
         if session.state == State.FINISHED:
-            raise EngineError("wrong_state", "The quiz is over.")
+            raise EngineError("wrong_state", gettext_lazy("The quiz is over."))
         if session.state == State.QUESTION:
             question_close(session_pk=session.pk, index=session.question_index, now=now, announce=False)
         return Outcome(events=_finish(session, now))
@@ -98,10 +99,10 @@ def auto_advance(*, session_pk: int, index: int, now: datetime) -> Outcome:
 
 def _advance(session: GameSession, now: datetime) -> list:
     if session.quiz_id is None:
-        raise EngineError("wrong_state", "Load a quiz first.")
+        raise EngineError("wrong_state", gettext_lazy("Load a quiz first."))
     question_ids = selectors.question_ids(session.quiz_id)
     if not question_ids:
-        raise EngineError("wrong_state", "The quiz has no questions.")
+        raise EngineError("wrong_state", gettext_lazy("The quiz has no questions."))
     if session.state == State.LOBBY:
         check_playable(session.quiz_id)  # it may have been edited since it was loaded
     next_index = session.question_index + 1
@@ -120,7 +121,12 @@ def _playable_facts(question_pk: int, index: int, now: datetime) -> QuestionFact
         check_question(facts.kind, list(facts.correct), facts.slider)
     except ValidationError as exc:
         label = question_label(index + 1, facts.prompt)
-        raise EngineError("invalid", f"{label} cannot be played: {exc.messages[0]}") from None
+        raise EngineError(
+            "invalid",
+            gettext_lazy("%(question)s cannot be played: %(problem)s"),
+            question=label,
+            problem=exc.messages[0],
+        ) from None
     return facts
 
 
@@ -168,9 +174,11 @@ def question_revote(*, session_pk: int, host, now: datetime) -> Outcome:
     with transaction.atomic():
         session = host_session(session_pk=session_pk, host=host)
         if session.state != State.RESULTS or session.current_question_id is None:
-            raise EngineError("wrong_state", "A question can be re-voted while its results are up.")
+            raise EngineError(
+                "wrong_state", gettext_lazy("A question can be re-voted while its results are up.")
+            )
         if session.question_round != 1:
-            raise EngineError("wrong_state", "This question has been re-voted already.")
+            raise EngineError("wrong_state", gettext_lazy("This question has been re-voted already."))
         index = session.question_index
         facts = _playable_facts(session.current_question_id, index, now)
         moved_from = {"state": State.RESULTS, "question_index": index, "question_round": 1}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from sessions_app.engine.events import EngineError
 
 DEFAULT_MAX_PLAYERS = 2000
@@ -22,7 +24,13 @@ KNOWN = {
 def _int(raw: dict, key: str, default: int, low: int, high: int) -> int:
     value = raw[key] if raw.get(key) is not None else default
     if not low <= value <= high:
-        raise EngineError("invalid", f"`{key}` must be between {low} and {high}.")
+        raise EngineError(
+            "invalid",
+            gettext_lazy("`%(key)s` must be between %(low)s and %(high)s."),
+            key=key,
+            low=low,
+            high=high,
+        )
     return value
 
 
@@ -30,12 +38,17 @@ def clean_settings(raw: dict) -> dict:
     """Session settings of docs/PROTOCOL.md, with defaults; anything else is refused."""
     for key, value in raw.items():
         if key not in KNOWN:
-            raise EngineError("invalid", f"Unknown setting `{key}`.")
+            raise EngineError("invalid", gettext_lazy("Unknown setting `%(key)s`."), key=key)
         if value is not None and (type(value) is not KNOWN[key]):
-            raise EngineError("invalid", f"Setting `{key}` must be a {KNOWN[key].__name__}.")
+            raise EngineError(
+                "invalid",
+                gettext_lazy("Setting `%(key)s` must be a %(type)s."),
+                key=key,
+                type=KNOWN[key].__name__,
+            )
     password = raw.get("password") or ""
     if len(password) > 128:
-        raise EngineError("invalid", "The password is too long.")
+        raise EngineError("invalid", gettext_lazy("The password is too long."))
     return {
         "show_live_results": bool(raw.get("show_live_results")),
         "auto_advance": bool(raw.get("auto_advance")),

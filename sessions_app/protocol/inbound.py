@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext
+
 MAX_INT = 2**31 - 1
 MSG_ID_MAX = 64
 SESSION_CODE_RE = re.compile(r"^[0-9]{6}$")
@@ -24,6 +26,11 @@ def is_storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _(message: str, **params) -> str:
+    """A refusal's message in the socket's language (parsing runs in the socket's own task)."""
+    return gettext(message) % params if params else gettext(message)
 
 
 class ProtocolError(Exception):
@@ -47,9 +54,12 @@ class Int:
 
     def check(self, name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ProtocolError("invalid", f"`{name}` must be an integer.")
+            raise ProtocolError("invalid", _("`%(name)s` must be an integer.", name=name))
         if not self.lo <= value <= self.hi:
-            raise ProtocolError("invalid", f"`{name}` must be between {self.lo} and {self.hi}.")
+            raise ProtocolError(
+                "invalid",
+                _("`%(name)s` must be between %(lo)s and %(hi)s.", name=name, lo=self.lo, hi=self.hi),
+            )
         return value
 
 
@@ -61,13 +71,15 @@ class Str:
 
     def check(self, name: str, value: Any) -> str:
         if not isinstance(value, str):
-            raise ProtocolError("invalid", f"`{name}` must be a string.")
+            raise ProtocolError("invalid", _("`%(name)s` must be a string.", name=name))
         if len(value) > self.max_len:
-            raise ProtocolError("invalid", f"`{name}` is longer than {self.max_len} characters.")
+            raise ProtocolError(
+                "invalid", _("`%(name)s` is longer than %(max)s characters.", name=name, max=self.max_len)
+            )
         if not is_storable(value):
-            raise ProtocolError("invalid", f"`{name}` contains a NUL or is not valid Unicode.")
+            raise ProtocolError("invalid", _("`%(name)s` contains a NUL or is not valid Unicode.", name=name))
         if self.pattern is not None and not self.pattern.match(value):
-            raise ProtocolError("invalid", f"`{name}` is not in the expected format.")
+            raise ProtocolError("invalid", _("`%(name)s` is not in the expected format.", name=name))
         return value
 
 
@@ -77,7 +89,7 @@ class Obj:
 
     def check(self, name: str, value: Any) -> dict:
         if not isinstance(value, dict):
-            raise ProtocolError("invalid", f"`{name}` must be an object.")
+            raise ProtocolError("invalid", _("`%(name)s` must be an object.", name=name))
         return value
 
 
@@ -87,9 +99,9 @@ class Number:
 
     def check(self, name: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ProtocolError("invalid", f"`{name}` must be a number.")
+            raise ProtocolError("invalid", _("`%(name)s` must be a number.", name=name))
         if not -1e15 < value < 1e15:  # also refuses NaN
-            raise ProtocolError("invalid", f"`{name}` is out of range.")
+            raise ProtocolError("invalid", _("`%(name)s` is out of range.", name=name))
         return value
 
 
@@ -102,7 +114,10 @@ class IntList:
 
     def check(self, name: str, value: Any) -> list[int]:
         if not isinstance(value, list) or len(value) > self.max_items:
-            raise ProtocolError("invalid", f"`{name}` must be a list of at most {self.max_items} integers.")
+            raise ProtocolError(
+                "invalid",
+                _("`%(name)s` must be a list of at most %(max)s integers.", name=name, max=self.max_items),
+            )
         for item in value:
             Int(-MAX_INT, MAX_INT).check(name, item)
         return value
@@ -201,7 +216,9 @@ class AnswerSubmit(Inbound):
     def __post_init__(self) -> None:
         if len(self.answer) != 1:
             names = ", ".join(f"`{name}`" for name in self.fields)
-            raise ProtocolError("invalid", f"`answer.submit` needs exactly one of {names}.", self.ref)
+            raise ProtocolError(
+                "invalid", _("`answer.submit` needs exactly one of %(names)s.", names=names), self.ref
+            )
 
     @property
     def answer(self) -> dict:
@@ -231,7 +248,7 @@ class PlayerAccommodate(Inbound):
 
     def __post_init__(self) -> None:
         if self.time_factor not in TIME_FACTORS:
-            raise ProtocolError("invalid", "`time_factor` must be 1, 1.5 or 2.", self.ref)
+            raise ProtocolError("invalid", _("`time_factor` must be 1, 1.5 or 2."), self.ref)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -286,9 +303,9 @@ def _load(text: str) -> dict:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        raise ProtocolError("bad_json", "The frame is not valid JSON.") from None
+        raise ProtocolError("bad_json", _("The frame is not valid JSON.")) from None
     if not isinstance(data, dict):
-        raise ProtocolError("bad_json", "A frame must be a JSON object.")
+        raise ProtocolError("bad_json", _("A frame must be a JSON object."))
     return data
 
 
@@ -326,10 +343,12 @@ def parse_data(data: dict) -> Inbound:
     msg_type, msg_id = data.get("type"), data.get("msg_id")
     ref = ref_of(msg_type, msg_id)
     if not isinstance(msg_type, str):
-        raise ProtocolError("invalid", "Every message needs a string field `type`.", ref)
+        raise ProtocolError("invalid", _("Every message needs a string field `type`."), ref)
     cls = MESSAGE_TYPES.get(msg_type)
     if cls is None:
-        raise ProtocolError("unknown_type", f"Unknown message type {msg_type[:64]!r}.", ref)
+        raise ProtocolError(
+            "unknown_type", _("Unknown message type %(type)s.", type=repr(msg_type[:64])), ref
+        )
     return parse_fields(cls, data, ref)
 
 
@@ -339,13 +358,17 @@ def parse_fields(cls: type[Inbound], data: dict, ref: dict) -> Inbound:
     msg_id = data.get("msg_id")
     if msg_id is not None:
         if not isinstance(msg_id, str) or not 0 < len(msg_id) <= MSG_ID_MAX or not is_storable(msg_id):
-            raise ProtocolError("invalid", f"`msg_id` must be a string of 1 to {MSG_ID_MAX} characters.", ref)
+            raise ProtocolError(
+                "invalid", _("`msg_id` must be a string of 1 to %(max)s characters.", max=MSG_ID_MAX), ref
+            )
         values["msg_id"] = msg_id
     for name, check in cls.fields.items():
         value = data.get(name)
         if value is None:
             if check.required:
-                raise ProtocolError("invalid", f"`{cls.type}` needs the field `{name}`.", ref)
+                raise ProtocolError(
+                    "invalid", _("`%(type)s` needs the field `%(name)s`.", type=cls.type, name=name), ref
+                )
             continue
         try:
             values[name] = check.check(name, value)

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from typing import Literal, NotRequired, TypedDict
 
+from django.utils.translation import gettext_lazy
+
 PROTOCOL_VERSION = 1
 
 # A fault of the server, not of the message: nothing was changed, and the same message may be sent again.
-INTERNAL_MESSAGE = "The server failed to handle that message and changed nothing; send it again in a moment."
+# Lazy: put in the language of the socket that sends it (a batch of answers fails for many at once).
+INTERNAL_MESSAGE = gettext_lazy(
+    "The server failed to handle that message and changed nothing; send it again in a moment."
+)
 
 
 def dumps(payload: dict) -> str:
@@ -44,7 +49,7 @@ def error(code: str, message: str, ref: dict | None = None) -> Error:
 
 
 def internal_error(ref: dict | None = None) -> Error:
-    return error("internal", INTERNAL_MESSAGE, ref)
+    return error("internal", str(INTERNAL_MESSAGE), ref)
 
 
 class QuestionNext(TypedDict):

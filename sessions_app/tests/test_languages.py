@@ -222,3 +222,45 @@ def test_one_language_renders_every_player_without_reading_their_rows(
     with django_assert_num_queries(1):  # the session
         items = render.personal_pages(session.code, frames)
     assert set(items) == {"de"} and set(items["de"]) == {"p1", "p2"}
+
+
+def test_an_engine_message_is_in_the_language_of_whoever_reads_it():
+    from django.utils import translation
+    from django.utils.translation import gettext_lazy
+
+    from sessions_app.engine import EngineError
+
+    refused = EngineError("invalid", gettext_lazy("Names are 1 to %(max)s characters."), max=20)
+    assert str(refused) == str(refused.message) == "Names are 1 to 20 characters."
+    with translation.override("de"):
+        assert str(refused.message) == "Namen haben 1 bis 20 Zeichen."
+    with translation.override("fr"):
+        assert str(refused.message) == "Les noms comportent de 1 à 20 caractères."
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_answers_refused_together_are_each_in_their_senders_language(connect, host, make_quiz):
+    """Answers are judged in batches on the worker's own task, in nobody's language: each refusal
+    is put in its sender's language only when its socket sends it."""
+    quiz = await database_sync_to_async(make_quiz)(host)
+    session = (
+        await database_sync_to_async(engine.session_create)(
+            host=host, quiz_id=quiz.pk, raw_settings={}, site_url=""
+        )
+    ).session
+    students = {}
+    for name, language in (("Ada", "fr-FR"), ("Bob", "de"), ("Cy", "es")):
+        client = await connect(headers=[ORIGIN, HOST_HEADER, (b"accept-language", language.encode())])
+        await client.send(type="session.join", session_id=session.code, name=name)
+        await client.expect("session.joined")
+        students[name] = client
+    await database_sync_to_async(engine.quiz_start)(session_pk=session.pk, host=host, now=timezone.now())
+    await database_sync_to_async(engine.question_end)(session_pk=session.pk, host=host, now=timezone.now())
+    for client in students.values():
+        await client.send(type="answer.submit", answer_idx=0, msg_id="late")
+    messages = {name: (await client.error("too_late"))["message"] for name, client in students.items()}
+    assert messages == {
+        "Ada": "Le temps est écoulé pour cette question.",
+        "Bob": "Die Zeit für diese Frage ist um.",
+        "Cy": "Se acabó el tiempo de esta pregunta.",
+    }
