@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sessions_app import protocol
+from sessions_app import protocol, selectors
 from sessions_app.engine import judging
 from sessions_app.engine.answer_keys import same_answer
 from sessions_app.engine.answers import question_facts
@@ -86,13 +86,21 @@ def misconception(
     )  # fmt: skip
 
 
-def strongest(session: GameSession, index: int, players: int) -> list[int]:
+def strongest(session: GameSession, index: int, players: int, *, from_totals: bool = False) -> list[int]:
     """The top quarter of the `players` (at least KEY_CHECK_MIN_PLAYERS) by their scores before question
-    `index`; none when there are fewer players, or nobody had scored yet (nothing to tell them by)."""
+    `index`; none when there are fewer players, or nobody had scored yet (nothing to tell them by).
+
+    `from_totals`: read those scores from the players' totals, which at a close, before its recompute,
+    are exactly that (every close recomputes them up to its question), at a tenth of the cost of
+    summing the answers again (what a page drawn afresh later does)."""
     if index == 0:
         return []
     size = max(KEY_CHECK_MIN_PLAYERS, math.ceil(players / 4))
-    top = list(ranked_before(session, index).values_list("pk", "score_before")[:size])
+    if from_totals:
+        ranked = selectors.ranked_players(session).values_list("pk", "score")
+    else:
+        ranked = ranked_before(session, index).values_list("pk", "score_before")
+    top = list(ranked[:size])
     if len(top) < KEY_CHECK_MIN_PLAYERS or not any(score for _, score in top):
         return []
     return [pk for pk, _ in top]
@@ -115,16 +123,20 @@ def key_check(
 
 
 def alerts(
-    session: GameSession, index: int, round_: int, facts: QuestionFacts, rows: list[Row], players: int
-) -> dict:
+    session: GameSession, index: int, round_: int, facts: QuestionFacts, rows: list[Row], players: int,
+    strongest_pks: list[int] | None = None,
+) -> dict:  # fmt: skip
     """Both alerts for a revealed round: {"misconception": ..., "key_check": ...} (None when quiet).
-    The key check is for a first round only: a re-vote's answers come after the class talked."""
+    The key check is for a first round only: a re-vote's answers come after the class talked.
+    `strongest_pks`: the strongest players if already known (strongest), else read here."""
     threshold = session.settings.get("misconception_threshold", DEFAULT_MISCONCEPTION_THRESHOLD)
     question_pk = session.current_question_id
     where = {"session_pk": session.pk, "question_pk": question_pk}
     check = None
     if round_ == 1 and facts.scored:
-        check = key_check(facts, rows, strongest(session, index, players), **where)
+        if strongest_pks is None:
+            strongest_pks = strongest(session, index, players)
+        check = key_check(facts, rows, strongest_pks, **where)
     return {"misconception": misconception(facts, rows, threshold, **where), "key_check": check}
 
 

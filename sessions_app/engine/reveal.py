@@ -10,9 +10,10 @@ from sessions_app.engine.events import HOST, PLAYER, PLAYERS, Push
 from sessions_app.models import Answer, GameSession
 
 
-def reveal(session: GameSession, index: int) -> list[Push]:
+def reveal(session: GameSession, index: int, strongest: list[int] | None = None) -> list[Push]:
     """question.results for the host and for the players, then each player's own answer.result with
-    score and rank, for the round of question `index` that just closed."""
+    score and rank, for the round of question `index` that just closed. `strongest`: the players the
+    answer-key check asks (insights.strongest), if known."""
     # The choices as they were scored: an edit in the admin meanwhile changes neither verdict nor reveal.
     facts = question_facts(session.current_question_id, session.question_opened_at)
     order = judging.shown(facts, session.pk, session.current_question_id)
@@ -32,7 +33,7 @@ def reveal(session: GameSession, index: int) -> list[Push]:
     if round_ == 2:
         results.update(_compared(session, index, facts))
     given = [(pk, choice_idx, response, ok) for pk, (choice_idx, response, ok, _) in answers.items()]
-    alerts = insights.alerts(session, index, round_, facts, given, len(ranked))
+    alerts = insights.alerts(session, index, round_, facts, given, len(ranked), strongest)
     pushes = [
         Push(session.code, HOST, protocol.host_results(results, **alerts)),
         Push(session.code, PLAYERS, results),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from quizzes_app.kinds import check_question
 from quizzes_app.models import question_label
 from sessions_app import protocol, selectors
-from sessions_app.engine import extra_time
+from sessions_app.engine import extra_time, insights
 from sessions_app.engine.answers import grace, question_facts
 from sessions_app.engine.events import ALL, EngineError, Outcome, Push, Refresh, Wake
 from sessions_app.engine.judging import QuestionFacts
@@ -217,10 +217,15 @@ def question_close(
         ).update(state=State.RESULTS, revealed_count=index + 1, advance_at=advance_at)
         if not claimed:
             return Outcome()
+        strongest = None
+        if announce and session.question_round == 1:
+            # Before the recompute, the players' totals are their scores before this question.
+            players = selectors.player_count(session)
+            strongest = insights.strongest(session, index, players, from_totals=True)
         recompute_scores(session, index)
         if not announce:
             return Outcome()
-        events: list = reveal(session, index)
+        events: list = reveal(session, index, strongest)
         # "lobby": players hear here of joins and kicks made while the question was open.
         events.append(Refresh(session.pk, session.code, "lobby"))
         if advance_at is not None:

@@ -481,6 +481,9 @@ def test_key_check_at_exactly_60_percent_of_a_larger_top_quarter(host, make_quiz
     engine.question_next(session_pk=session.pk, host=host, now=at(100))
     for i, name in enumerate(names):
         answer(session, p[name], 1 if i < 3 else 0, 101)  # P00..P02 choose Jupiter
+    # At the close the players' totals are their scores before the question: both reads agree.
+    from_totals = insights.strongest(fresh(session), 1, 20, from_totals=True)
+    assert from_totals == insights.strongest(fresh(session), 1, 20) == [p[n].pk for n in names[:5]]
     closed = engine.question_end(session_pk=session.pk, host=host, now=at(130))
     found = pushes(closed, "question.results")[0].payload["key_check"]
     assert (found["percent"], found["count"], found["strongest"]) == (60, 3, 5)
