@@ -89,6 +89,7 @@ LOGOUT_REDIRECT_URL = "join"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["knewit.formats"]  # English dates as before; the others are Django's
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # remembered for a year on the student's own phone
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_HTTPONLY = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy, ngettext
 
 from sessions_app.models import Answer, GameSession, HostToken, Player
 
@@ -22,11 +23,12 @@ class ReadOnlyMixin:
         return False
 
 
-@admin.action(description="Revoke selected tokens", permissions=["change"])
+@admin.action(description=gettext_lazy("Revoke selected tokens"), permissions=["change"])
 def revoke_tokens(modeladmin: HostTokenAdmin, request: HttpRequest, queryset: QuerySet[HostToken]) -> None:
     """Revoked tokens stay listed, so their use can still be traced."""
     count = queryset.filter(revoked=False).update(revoked=True)
-    modeladmin.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+    revoked = ngettext("Revoked %(count)s token.", "Revoked %(count)s tokens.", count) % {"count": count}
+    modeladmin.message_user(request, revoked, messages.SUCCESS)
 
 
 @admin.register(HostToken)
@@ -71,7 +73,7 @@ class GameSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         queryset = super().get_queryset(request).annotate(player_count=Count("players"))
         return queryset if request.user.is_superuser else queryset.filter(host=request.user)
 
-    @admin.display(description="Players", ordering="player_count")
+    @admin.display(description=gettext_lazy("Players"), ordering="player_count")
     def player_count(self, session: GameSession) -> int:
         return session.player_count
 

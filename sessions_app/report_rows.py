@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import formats
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+
 from quizzes_app.kinds import Kind
 from sessions_app.models import GameSession, time_factor
 
@@ -15,44 +18,53 @@ RIGHT, WRONG, NONE = "right", "wrong", "none"
 VOTED = "voted"
 
 # What a distribution row marked correct means, by kind (said in words, not by colour alone).
+# Words are lazy translations: the report is put in the language of the page that shows it.
 CORRECT_MARK = {
-    Kind.SINGLE: "correct answer",
-    Kind.TRUEFALSE: "correct answer",
-    Kind.MULTI: "correct answer",
-    Kind.TEXT: "accepted answer",
-    Kind.SLIDER: "the correct value is in this range",
-    Kind.ORDER: "correct",
+    Kind.SINGLE: gettext_lazy("correct answer"),
+    Kind.TRUEFALSE: gettext_lazy("correct answer"),
+    Kind.MULTI: gettext_lazy("correct answer"),
+    Kind.TEXT: gettext_lazy("accepted answer"),
+    Kind.SLIDER: gettext_lazy("the correct value is in this range"),
+    Kind.ORDER: pgettext_lazy("the right order", "correct"),
 }
 # What a question's distribution counts, by kind.
 DISTRIBUTION_LABEL = {
-    Kind.SINGLE: "Answers per option",
-    Kind.TRUEFALSE: "Answers per option",
-    Kind.POLL: "Votes per option",
-    Kind.MULTI: "How many picked each option (players could pick several)",
-    Kind.TEXT: "Most typed answers (alike spellings counted together)",
-    Kind.SLIDER: "Answers over the range",
-    Kind.ORDER: "Answers in the right order",
+    Kind.SINGLE: gettext_lazy("Answers per option"),
+    Kind.TRUEFALSE: gettext_lazy("Answers per option"),
+    Kind.POLL: gettext_lazy("Votes per option"),
+    Kind.MULTI: gettext_lazy("How many picked each option (players could pick several)"),
+    Kind.TEXT: gettext_lazy("Most typed answers (alike spellings counted together)"),
+    Kind.SLIDER: gettext_lazy("Answers over the range"),
+    Kind.ORDER: gettext_lazy("Answers in the right order"),
 }
-ORDER_ROWS = ("In the right order", "In another order")
+ORDER_ROWS = (gettext_lazy("In the right order"), gettext_lazy("In another order"))
 LETTERS = "ABCDEF"
 
 
 def same_answer_text(alert: dict, kind: str, verb: str = "chose") -> str:
     """An alert's answer for people: '42% chose B: Mars', '30% typed “Moon”', '25% chose A, C: ...'."""
+    percent, answer = alert["percent"], alert["answer_text"]
     if kind == Kind.TEXT:
-        return f"{alert['percent']}% typed “{alert['answer_text']}”"
+        return gettext("%(percent)s%% typed “%(answer)s”") % {"percent": percent, "answer": answer}
     if alert.get("answer_idx") is not None:
         letters = LETTERS[alert["answer_idx"]]
     elif alert.get("answer_idxs") is not None:
         letters = ", ".join(LETTERS[i] for i in alert["answer_idxs"])
     else:
-        return f"{alert['percent']}% put them {alert['answer_text']}"
-    return f"{alert['percent']}% {verb} {letters}: {alert['answer_text']}"
+        return gettext("%(percent)s%% put them %(answer)s") % {"percent": percent, "answer": answer}
+    if verb != "chose":
+        return f"{percent}% {verb} {letters}: {answer}"
+    return gettext("%(percent)s%% chose %(letters)s: %(answer)s") % {
+        "percent": percent,
+        "letters": letters,
+        "answer": answer,
+    }
 
 
 def format_ms(ms: int | None) -> str:
-    """Milliseconds as seconds for people, e.g. '3.2 s'; an en dash when there is no value."""
-    return "\u2013" if ms is None else f"{ms / 1000:.1f} s"
+    """Milliseconds as seconds for people in the active language, e.g. '3.2 s' ('3,2 s' in French);
+    an en dash when there is no value."""
+    return "\u2013" if ms is None else f"{formats.number_format(ms / 1000, 1)} s"
 
 
 def median(values: list[int]) -> int | None:
@@ -123,11 +135,11 @@ class QuestionStat:
 
     @property
     def distribution_label(self) -> str:
-        return DISTRIBUTION_LABEL.get(self.kind, "Answers")
+        return DISTRIBUTION_LABEL.get(self.kind, gettext("Answers"))
 
     @property
     def correct_mark(self) -> str:
-        return CORRECT_MARK.get(self.kind, "correct answer")
+        return CORRECT_MARK.get(self.kind, gettext("correct answer"))
 
     @property
     def tells_difficulty(self) -> bool:

@@ -159,7 +159,7 @@ def test_revoke_selected_tokens(admin_client, host):
     kept, revoked = make_token(host, "kept"), make_token(host, "revoke me")
     data = {"action": "revoke_tokens", "_selected_action": [revoked.pk]}
     response = admin_client.post(TOKEN_LIST, data, follow=True)
-    assert "Revoked 1 token(s)." in response.content.decode()
+    assert "Revoked 1 token." in response.content.decode()
     assert list(HostToken.objects.filter(revoked=True)) == [revoked]
     kept.refresh_from_db()
     assert not kept.revoked

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from quizzes_app.kinds import Kind
@@ -124,7 +125,7 @@ def session_player_detail(request: HttpRequest, code: str, public_id: str) -> Ht
     report = session_report(session)
     player = report.player(public_id)
     if player is None:
-        raise Http404("No such player in this session.")
+        raise Http404(gettext("No such player in this session."))
     return render(request, "sessions/results_player.html", {"report": report, "player": player})
 
 
@@ -136,11 +137,13 @@ def session_delete(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST":
         # Codes are reused once a session finishes: delete only the session the host confirmed.
         if request.POST.get("session_id") != str(session.pk):
-            messages.error(request, "That session has changed since you confirmed; please check again.")
+            messages.error(
+                request, gettext("That session has changed since you confirmed; please check again.")
+            )
             return redirect("session_delete", code=code)
-        label = f"{session.code} ({session.quiz.title if session.quiz else 'deleted quiz'})"
+        label = f"{session.code} ({session.quiz.title if session.quiz else gettext('deleted quiz')})"
         session.delete()
-        messages.success(request, f"Session {label} deleted.")
+        messages.success(request, gettext("Session %(session)s deleted.") % {"session": label})
         return redirect("host_dashboard")
     players = session.players.filter(kicked=False).count()
     return render(request, "sessions/results_delete.html", {"session": session, "player_count": players})
@@ -162,9 +165,11 @@ def session_regrade(request: HttpRequest, code: str, question_pk: int) -> HttpRe
     except engine.EngineError as exc:
         if exc.code == "forbidden":
             raise PermissionDenied(exc.message) from None
-        messages.error(request, f"Not regraded: {exc.message}")
+        messages.error(request, gettext("Not regraded: %(reason)s") % {"reason": exc.message})
         return redirect(results)
-    messages.success(request, "Regraded. Scores, ranks and both rankings are recomputed from the answers.")
+    messages.success(
+        request, gettext("Regraded. Scores, ranks and both rankings are recomputed from the answers.")
+    )
     return redirect(f"{results}#q-{question_pk}")
 
 
