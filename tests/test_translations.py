@@ -19,7 +19,7 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = [code for code, _ in settings.LANGUAGES if code != "en"]
-PLACEHOLDER = re.compile(r"%(?:\([a-z_]+\))?[sdf]")
+PLACEHOLDER = re.compile(r"%(?:\([a-z_]+\))?[sdf]|\{[a-z_]+\}")  # Python's, and live.js's {name}
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
