@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from quizzes_app.models import Question, Quiz
 from sessions_app import protocol, ranking
@@ -50,8 +51,8 @@ def session_for_host(user, code: str) -> GameSession:
     if session is not None:
         return session
     if sessions.exists():
-        raise PermissionDenied("This session belongs to another host.")
-    raise Http404("No session with that code.")
+        raise PermissionDenied(gettext("This session belongs to another host."))
+    raise Http404(gettext("No session with that code."))
 
 
 def ranked_players(session: GameSession) -> QuerySet[Player]:
