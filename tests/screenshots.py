@@ -2,8 +2,10 @@
 
 Run `.venv/bin/python -m tests.screenshots [DIR]` (default DIR: docs/screenshots).
 
-Each view is taken at phone width (360 px, 2x pixels) and at projector size (1920x1080).
-Not a test (pytest does not collect it); it needs /usr/bin/chromium, like the browser test.
+The host's projected page is taken at each stage (lobby, question, reveal with the leaderboard,
+podium) at the two commonest projector sizes, 1280x720 and 1920x1080 (host-<stage>-<W>x<H>.png);
+the host's page at phone width and the students' pages at phone width (360 px, 2x pixels) and on a
+desktop. Not a test (pytest does not collect it); it needs /usr/bin/chromium, like the browser tests.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ PHONE = {
     "has_touch": True,
 }
 DESKTOP = {"viewport": {"width": 1920, "height": 1080}}
+PROJECTORS = ((1280, 720), (1920, 1080))
 # Students with a page of their own, and what they answer to question 1 (None: not yet).
 PLAYERS = [("Ada", 2), ("Bob", 0), ("Chidi", None), ("Dee", None), ("Esther", 2), ("Farouk", 1), ("Gwen", 2)]
 WATCHERS = ["Hiro", "Ines", "Jonas", "Kateryna", "Lars", "Mei"]  # joined, not answering in the shots
@@ -49,6 +52,13 @@ def shot(page, out: Path, name: str) -> None:
     page.wait_for_timeout(300)  # let the countdown and swaps settle
     page.screenshot(path=str(out / f"{name}.png"), full_page=page.viewport_size["width"] < 600)
     print("saved", out / f"{name}.png")
+
+
+def projected(page, out: Path, stage: str) -> None:
+    """The host's page at each projector size, as the class sees it."""
+    for width, height in PROJECTORS:
+        page.set_viewport_size({"width": width, "height": height})
+        shot(page, out, f"host-{stage}-{width}x{height}")
 
 
 def play(browser, server, out: Path) -> None:
@@ -73,7 +83,7 @@ def play(browser, server, out: Path) -> None:
     total = len(PLAYERS) + len(WATCHERS)
     expect(host.locator("#lobby")).to_contain_text(f"{total} players")
     expect(host_phone.locator("#lobby")).to_contain_text(f"{total} players")
-    shot(host, out, "host-lobby-desktop")
+    projected(host, out, "lobby")
     shot(host_phone, out, "host-lobby-phone")
     shot(students["Chidi"], out, "student-lobby-phone")
 
@@ -90,7 +100,7 @@ def play(browser, server, out: Path) -> None:
     expect(host.locator("#histogram")).to_contain_text(f"{answered} of {total} answered")
     expect(host_phone.locator("#histogram")).to_contain_text(f"{answered} of {total} answered")
     expect(students["Ada"].locator("#stage")).to_contain_text("Answer locked in")
-    shot(host, out, "host-question-desktop")
+    projected(host, out, "question")
     shot(host_phone, out, "host-question-phone")
     shot(students["Ada"], out, "student-answered-phone")
 
@@ -100,7 +110,7 @@ def play(browser, server, out: Path) -> None:
     expect(students["Ada"].locator("#stage")).to_contain_text("Correct!")
     expect(students["Bob"].locator("#stage")).to_contain_text("Not this time")
     expect(host.locator("#leaderboard")).to_contain_text("Ada")
-    shot(host, out, "host-results-desktop")
+    projected(host, out, "reveal")
     shot(host_phone, out, "host-results-phone")
     shot(students["Ada"], out, "student-result-phone")
     shot(students["Bob"], out, "student-result-wrong-phone")
@@ -117,7 +127,7 @@ def play(browser, server, out: Path) -> None:
     host.get_by_role("button", name="Next question").click()
     expect(host.locator("#host-stage")).to_contain_text("Final ranking")
     expect(students["Ada"].locator("#stage")).to_contain_text("#1")
-    shot(host, out, "host-final-desktop")
+    projected(host, out, "podium")
     shot(students["Ada"], out, "student-final-phone")
 
 

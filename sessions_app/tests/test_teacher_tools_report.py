@@ -196,3 +196,29 @@ def test_the_report_of_a_regraded_revoted_session_still_costs_four_queries(
     session = session_for_host(host, session.code)
     with django_assert_max_num_queries(4):
         session_report(session)
+
+
+def test_the_dashboard_starts_a_session_with_the_teacher_tools_settings(client, host, make_quiz):
+    quiz = make_quiz(host, PLANETS)
+    client.force_login(host)
+    form = client.get(reverse("host_dashboard")).content.decode()
+    for name in ("score_by_accuracy", "misconception_threshold", "revote_scores"):
+        assert f'name="{name}"' in form
+    response = client.post(
+        reverse("session_start"),
+        {"quiz_id": quiz.pk, "max_players": 50, "score_by_accuracy": "on", "misconception_threshold": "40"},
+    )
+    assert response.status_code == 302
+    settings = quiz.sessions.get().settings
+    assert (
+        settings["score_by_accuracy"],
+        settings["misconception_threshold"],
+        settings["revote_scores"],
+    ) == (
+        True,
+        40,
+        False,
+    )
+    # Left out (an older form), each is the default.
+    client.post(reverse("session_start"), {"quiz_id": quiz.pk, "max_players": 50})
+    assert quiz.sessions.order_by("-pk").first().settings["misconception_threshold"] == 30

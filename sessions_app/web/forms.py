@@ -36,7 +36,20 @@ class StartSessionForm(forms.Form):
     auto_advance = forms.BooleanField(label=_("Move on automatically after each reveal"), required=False)
     max_players = forms.IntegerField(label=_("Max players"), min_value=1, max_value=10_000, initial=2000)
     password = forms.CharField(label=_("Password (optional)"), required=False, max_length=128)
+    # The teacher's tools (docs/PROTOCOL.md §3.1); left out, each is the session's default.
+    score_by_accuracy = forms.BooleanField(label=_("Score by accuracy only"), required=False)
+    misconception_threshold = forms.IntegerField(
+        label=_("Misconception alert at (percent of answers)"), min_value=1, max_value=100, required=False
+    )
+    revote_scores = forms.BooleanField(
+        label=_("A re-vote's answer scores, instead of the first"), required=False
+    )
+
+    SETTINGS = (
+        "show_live_results", "auto_advance", "max_players", "password", "score_by_accuracy",
+        "misconception_threshold", "revote_scores",
+    )  # fmt: skip
 
     def settings(self) -> dict:
         data = self.cleaned_data
-        return {key: data[key] for key in ("show_live_results", "auto_advance", "max_players", "password")}
+        return {key: data[key] for key in self.SETTINGS}

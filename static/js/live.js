@@ -1,6 +1,7 @@
 // Small behaviour htmx cannot express: a countdown that follows the server's clock, the
 // connection state, keeping keyboard focus across pushes, reading out changed counts, locking an
-// answer once sent, and the answer inputs HTML has no element for (reordering, a slider's value).
+// answer once sent, the answer inputs HTML has no element for (reordering, a slider's value), and
+// the projected host page's keys (Space or Enter: the main action; f: full screen).
 // The server sends the time left; we only animate it between pushes.
 (function () {
   "use strict";
@@ -233,5 +234,85 @@
     var range = button.form.querySelector("input[data-slider]");
     if (Number(button.dataset.nudge) < 0) range.stepDown(); else range.stepUp();
     range.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
+  // --- the host's projected page: its main action by keyboard, full screen, the players' panel ----
+
+  function hostPage() { return document.querySelector("[data-host]"); }
+
+  // A focused control that uses Space or Enter itself (a field, a button, a link, a summary) keeps them.
+  var USES_KEYS = "input, textarea, select, button, a[href], summary, [contenteditable], [role=button], " +
+    "[role=link], [role=checkbox], [role=radio], [role=switch], [role=tab], [role=option], [role=menuitem]";
+  function usesKeys(el) { return !!(el && el.closest && el.closest(USES_KEYS)); }
+  function typing(el) {
+    return !!(el && el.closest && el.closest("input, textarea, select, [contenteditable]"));
+  }
+
+  function toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(function () {});
+    else document.documentElement.requestFullscreen().catch(function () {});
+  }
+  document.addEventListener("fullscreenchange", function () {
+    var button = document.querySelector("[data-fullscreen]");
+    if (button) button.setAttribute("aria-pressed", String(!!document.fullscreenElement));
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var button = document.querySelector("[data-fullscreen]");
+    if (button && document.fullscreenEnabled) button.hidden = false;  // not on every phone
+  });
+
+  // While a question is up, the lobby (to kick someone) is a panel the Players button opens.
+  function setPlayersOpen(open) {
+    var toggle = document.querySelector("[data-players-toggle]");
+    hostPage().classList.toggle("is-players-open", open);
+    if (toggle) toggle.setAttribute("aria-expanded", String(open));
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target : null;
+    if (!target || !hostPage()) return;
+    if (target.closest("[data-fullscreen]")) toggleFullscreen();
+    if (target.closest("[data-players-toggle]")) setPlayersOpen(!hostPage().classList.contains("is-players-open"));
+  });
+
+  // The main action's command (its hx-vals) on screen, and since when; and the last one sent by key.
+  var shown = { command: null, at: -Infinity };
+  var sentCommand = null;
+  function mainAction() { return document.querySelector("#controls [data-main-action]"); }
+  function noteMainAction(changed) {
+    var main = mainAction();
+    var command = main ? main.getAttribute("hx-vals") : null;
+    if (command === shown.command) return;
+    shown = { command: command, at: changed ? performance.now() : -Infinity };
+    sentCommand = null;  // a new screen: its main action is yet to be pressed
+  }
+  document.addEventListener("DOMContentLoaded", function () { noteMainAction(false); });
+  document.addEventListener("htmx:wsAfterMessage", function (event) {
+    noteMainAction(true);
+    if (/id="toast"/.test(event.detail.message)) sentCommand = null;  // refused: the key may try again
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var host = hostPage();
+    if (!host || event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    var focus = document.activeElement;
+    if (event.key === "Escape" && host.classList.contains("is-players-open")) {
+      setPlayersOpen(false);
+      var toggle = document.querySelector("[data-players-toggle]");
+      if (toggle) toggle.focus();
+    } else if ((event.key === "f" || event.key === "F") && !typing(focus) && document.fullscreenEnabled) {
+      event.preventDefault();
+      toggleFullscreen();
+    } else if ((event.key === " " || event.key === "Enter") && !usesKeys(focus)) {
+      var main = mainAction();
+      if (!main || main.disabled) return;
+      event.preventDefault();  // and Space does not scroll
+      noteMainAction(false);
+      // A held key, a second press before the screen has changed, or one just after it changed (a
+      // double press) would skip a screen: one press, one action.
+      if (event.repeat || sentCommand === shown.command || performance.now() - shown.at < 400) return;
+      sentCommand = shown.command;
+      main.click();
+    }
   });
 })();
