@@ -42,7 +42,7 @@ def reveal(session: GameSession, index: int, strongest: list[int] | None = None)
         _, _, correct, points = answers.get(player.pk, (None, None, False, 0))
         payload = protocol.answer_result(
             question_num=index + 1, answered=player.pk in answers, correct=correct, points=points,
-            score=player.score, rank=rank, scored=facts.scored,
+            score=player.score, rank=rank, scored=facts.scored, round=round_,
         )  # fmt: skip
         pushes.append(Push(session.code, PLAYER, payload, player_id=player.public_id))
     return pushes

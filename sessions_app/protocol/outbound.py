@@ -247,6 +247,7 @@ def answer_recorded(
 class AnswerResult(TypedDict):
     type: Literal["answer.result"]
     question_num: int
+    round: int  # 2: the verdict of the question's re-vote
     answered: bool
     correct: bool
     scored: bool
@@ -264,12 +265,14 @@ def answer_result(
     score: int,
     rank: int,
     scored: bool = True,
+    round: int = 1,
 ) -> AnswerResult:
     """A player's own verdict at the reveal; `answered` tells "no answer" from a wrong one, `scored`
     false says the question was a poll (no right or wrong)."""
     return {
         "type": "answer.result",
         "question_num": question_num,
+        "round": round,
         "answered": answered,
         "correct": correct,
         "scored": scored,

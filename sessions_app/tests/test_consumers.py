@@ -79,7 +79,13 @@ async def test_whole_quiz_with_a_host_and_three_players(connect, host, host_toke
         assert question["question_num"] == 1 and question["options"] == ["Paris", "Rome", "Madrid", "Berlin"]
         assert "correct_idx" not in question
     recorded = await players["Ada"].call("answer.recorded", type="answer.submit", answer_idx=0)
-    assert recorded == {"type": "answer.recorded", "question_num": 1, "round": 1, "answer_idx": 0, "duplicate": False}
+    assert recorded == {
+        "type": "answer.recorded",
+        "question_num": 1,
+        "round": 1,
+        "answer_idx": 0,
+        "duplicate": False,
+    }
     await players["Bo"].call("answer.recorded", type="answer.submit", answer_idx=2)
     histogram = await host_ws.expect("histogram", answered=2)
     assert histogram["bins"] == [1, 0, 1, 0] and histogram["total"] == 3

@@ -196,6 +196,7 @@ def test_whole_quiz_state_transitions_and_scores(host, game):
     assert personal[ada.public_id] == {
         "type": "answer.result",
         "question_num": 1,
+        "round": 1,
         "answered": True,
         "correct": True,
         "scored": True,

@@ -58,7 +58,13 @@ async def test_a_database_error_while_recording_answers_is_internal_and_the_retr
     assert "injected" in caplog.text and "Traceback" in caplog.text
 
     recorded = await player.call("answer.recorded", type="answer.submit", answer_idx=0, msg_id="ada-q1")
-    assert recorded == {"type": "answer.recorded", "question_num": 1, "round": 1, "answer_idx": 0, "duplicate": False}
+    assert recorded == {
+        "type": "answer.recorded",
+        "question_num": 1,
+        "round": 1,
+        "answer_idx": 0,
+        "duplicate": False,
+    }
     assert len(calls) == 2
     player_id = joined["player_id"]
     rows = await database_sync_to_async(

@@ -124,7 +124,7 @@ def test_right_scores_with_time_decay_and_wrong_scores_nothing(game, host, kind)
     submit(session, bo, seconds=2, **WRONG[kind])
     results, verdicts = reveal(session, host)
     assert verdicts[ada.public_id] | {"rank": None} == {
-        "type": "answer.result", "question_num": EVERY_KIND.index(kind) + 1, "answered": True,
+        "type": "answer.result", "question_num": EVERY_KIND.index(kind) + 1, "round": 1, "answered": True,
         "correct": True, "scored": True, "points": 750, "score": 750, "rank": None,
     }  # fmt: skip
     assert verdicts[bo.public_id]["correct"] is False and verdicts[bo.public_id]["points"] == 0

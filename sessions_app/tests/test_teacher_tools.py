@@ -393,6 +393,7 @@ def test_a_revote_reopens_the_question_and_shows_both_rounds(host, make_quiz):
     assert host_copy.payload["key_check"] is None
     verdicts = {e.player_id: e.payload for e in pushes(closed, "answer.result")}
     assert verdicts[p["Ada"].public_id]["correct"] is True and verdicts[p["Ada"].public_id]["points"] == 0
+    assert verdicts[p["Ada"].public_id]["round"] == 2
     # No points for a re-vote by default: the scores are the first round's.
     assert {n: Player.objects.get(pk=p[n].pk).score for n in p} == scores
     assert Answer.objects.filter(session=session, round=2).count() == 4
