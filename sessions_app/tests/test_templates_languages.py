@@ -180,3 +180,20 @@ def test_every_template_renders_in_every_language(language, strict_templates, ho
     ]
     assert not missing, f"{language}: a variable is missing:\n" + "\n---\n".join(missing[:5])
     assert ours() - rendered == set(), f"{language}: never rendered"
+
+
+def test_the_projector_is_in_the_host_language_and_the_quiz_as_written(host, make_quiz):
+    teacher = Client()
+    teacher.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    teacher.force_login(host)
+    started = teacher.post("/host/start/", {"quiz_id": make_quiz(host).pk, "max_players": 2000})
+    html = teacher.get(started["Location"]).content.decode()
+    for words in ("Spiel-PIN", "Zum Beitreten scannen", "Beitreten unter", "Quiz starten", "Sitzung beenden"):
+        assert words in html, words
+    for words in ("Game PIN", "Scan to join", "Start quiz", "End session"):
+        assert words not in html, words
+    session = GameSession.objects.get(code=started["Location"].rstrip("/").rsplit("/", 1)[-1])
+    engine.quiz_start(session_pk=session.pk, host=host, now=timezone.now())
+    html = teacher.get(started["Location"]).content.decode()
+    assert "Capital of France?" in html and "Paris" in html  # quiz content is never translated
+    assert "Frage beenden" in html

@@ -92,7 +92,11 @@
   document.addEventListener("htmx:wsOpen", function () { setConnection(""); });
   document.addEventListener("htmx:wsClose", function (event) {
     var code = event.detail && event.detail.event ? event.detail.event.code : 0;
-    if (code === 1006 || code === 1012 || code === 1013) setConnection("Connection lost. Reconnecting…");
+    if (code === 1006 || code === 1012 || code === 1013) {
+      // The page's words are in its language, from the template (data-lost on #connection).
+      var line = document.getElementById("connection");
+      setConnection((line && line.dataset.lost) || "Connection lost. Reconnecting…");
+    }
   });
   // A student's answer locks at once; the server's reply then replaces the stage. The pressed
   // button (an option, or a form's Submit) is not disabled, so keyboard focus stays on it until
@@ -107,7 +111,8 @@
     if (box.classList.contains("is-answered")) { event.preventDefault(); return; }
     if (form && form.querySelector("input[type=checkbox]") && !form.querySelector("input:checked")) {
       event.preventDefault();  // the server would refuse an empty pick; say so here instead
-      form.querySelector("[data-form-error]").textContent = "Pick at least one answer.";
+      var error = form.querySelector("[data-form-error]");
+      error.textContent = error.dataset.empty || "Pick at least one answer.";
       form.querySelector("input[type=checkbox]").focus();
       return;
     }
@@ -171,8 +176,11 @@
     });
     var status = list.parentNode.querySelector("[data-order-status]");
     if (announceIt && status) {
-      status.textContent = item.querySelector(".option-text").textContent + ": " +
-        (items.indexOf(item) + 1) + " of " + items.length;
+      // "{item}: {pos} of {total}", as the template put it in the page's language.
+      var words = status.dataset.position || "{item}: {pos} of {total}";
+      status.textContent = words.replace("{pos}", String(items.indexOf(item) + 1))
+        .replace("{total}", String(items.length))
+        .replace("{item}", item.querySelector(".option-text").textContent);  // last: it is quiz text
     }
   }
 
