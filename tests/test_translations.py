@@ -163,7 +163,7 @@ def make_ignores() -> list[str]:
 
 
 @pytest.mark.slow
-def test_every_string_marked_for_translation_is_in_every_catalog(tmp_path, monkeypatch):
+def test_every_string_marked_for_translation_is_in_every_catalog(tmp_path, monkeypatch, settings):
     """`make messages` on a copy of the tree adds and drops nothing: no string marked in the code or
     templates waits for a translation, and no entry is left from a string since removed.
 
@@ -176,7 +176,8 @@ def test_every_string_marked_for_translation_is_in_every_catalog(tmp_path, monke
     skipped = shutil.ignore_patterns(".*", "__pycache__", "*.sqlite3*", "media", "staticfiles", "*.mo")
     shutil.copytree(ROOT, tree, ignore=skipped)
     monkeypatch.chdir(tree)
-    monkeypatch.setattr(settings, "LOCALE_PATHS", [tree / "locale"])
+    # The settings fixture, so the translation caches are reset now and after (setting_changed).
+    settings.LOCALE_PATHS = [tree / "locale"]
     call_command(
         "makemessages", locale=TRANSLATED, ignore_patterns=make_ignores(), no_obsolete=True, verbosity=0
     )
