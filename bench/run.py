@@ -298,6 +298,15 @@ def service_cpu_delta(before: dict, after: dict) -> dict[str, float]:
     return {k: round(v, 1) for k, v in totals.items()}
 
 
+def others_cpu(res: dict, services: dict) -> str:
+    """The CPU that other people's processes took from the box during the run (roughly: the load
+    generator's children count from their start): a busy box explains a slow run."""
+    ours = res["server_cpu_s"]["total"] + res["loadgen_cpu_s"] + sum(services.values())
+    others = max(0.0, res["box_cpu_s"] - ours)
+    share = others / (os.cpu_count() or 1) / max(res["box_wall_s"], 1)
+    return f"{others:.1f} CPU s over {res['box_wall_s']} s ({share:.0%} of the box)"
+
+
 # --- machine and targets -------------------------------------------------------------------------
 
 
@@ -542,7 +551,8 @@ def render(res: dict, info: dict, setup: dict, rows: list, extra: dict) -> str:
     lines.append(
         f"Server CPU {cpu['total']} s over {res['wall_s']} s of load (connect {cpu['connect']}, join {cpu['join']}, "  # noqa: E501
         f"per question {cpu['questions']}); peak RSS {res['server_peak_rss_mb']} MB; load generator CPU "
-        f"{res['loadgen_cpu_s']} s; PostgreSQL/Redis CPU {extra.get('service_cpu')}."
+        f"{res['loadgen_cpu_s']} s; PostgreSQL/Redis CPU {extra.get('service_cpu')}; other processes on the "
+        f"box {extra.get('others_cpu')}."
     )
     if extra.get("log_problems"):
         lines.append(f"Server logs: {extra['log_problems']}.")
@@ -740,6 +750,7 @@ def execute(args: argparse.Namespace) -> tuple[dict, dict, dict, list]:
                 (Path(args.py_spy) / "phases.txt").write_text("\n".join(profiler.report()) + "\n")
                 extra["profile"] = str(Path(args.py_spy) / "phases.txt")
             extra["service_cpu"] = service_cpu_delta(before, after)
+            extra["others_cpu"] = others_cpu(res, extra["service_cpu"])
             extra["log_problems"] = servers.log_problems()
         extra["db"] = db_check(env, res["session_id"])
     attach_db(res, extra.get("db"))
@@ -766,6 +777,7 @@ def main(argv: list[str] | None = None) -> int:
     info["load_after"] = loadavg()
     print("\n".join(loadgen.summary_lines(res)))
     print(f"load average before {info['load_before']}, after {info['load_after']}")
+    print(f"other processes on the box: {res['extra'].get('others_cpu')}")
     print()
     for name, value, ok in rows:
         print(f"{mark(ok):4}  {name}: {value}")

@@ -96,20 +96,20 @@ class Hub:
             self.resync.set()
 
     async def deliver(self, message: dict) -> None:
-        """The same text for every socket in the group, or, with `items`, each player's own."""
-        items = message.get("items")
-        size, queued = (
-            len(message.get("text", "")),
-            0,
-        )  # queued: bytes handed to sockets since the reactor ran
+        """The same text for every socket in the group, or, with `items`, each player's own (and its
+        close); a socket with none of its own gets the message's text, if any, and no close."""
+        items, shared = message.get("items"), message.get("text")
+        alone = {"type": message["type"], "group": message["group"], "text": shared}  # no close
+        size, queued = len(shared or ""), 0  # queued: bytes handed to sockets since the reactor ran
         for socket in list(self.members.get(message["group"], ())):
-            if items is not None:
-                text = items.get(socket.player_id)
-                if text is None:
-                    continue
-                socket_message, size = {**message, "text": text}, len(text)
-            else:
+            if items is None:
                 socket_message = message
+            elif (own := items.get(socket.player_id)) is not None:
+                socket_message, size = {**message, "text": own}, len(own)
+            elif shared is not None:
+                socket_message, size = alone, len(shared)
+            else:
+                continue
             try:
                 await socket.session_push(socket_message)
             except Exception:
