@@ -72,7 +72,7 @@ def test_many_different_pins_are_slowed_with_a_clear_message(client, host, make_
     assert set(statuses[limit:]) == {429}
     blocked = client.post(reverse("join"), {"code": session.code, "nickname": "Guesser"})
     assert blocked.status_code == 429  # even the right PIN waits out the window
-    assert throttle.BLOCKED_MESSAGE in blocked.content.decode()
+    assert str(throttle.BLOCKED_MESSAGE) in blocked.content.decode()
     assert not session.players.exists()
 
 

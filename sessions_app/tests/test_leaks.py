@@ -140,7 +140,7 @@ def assert_no_correctness(text: str, kind: str, where: str) -> None:
         leaked = keys_in(payload) & CORRECTNESS_KEYS
         assert not leaked, f"{where}: {leaked} in {payload}"
         if payload.get("type") == "answer.recorded":
-            assert set(payload) == {"type", "question_num", "answer_idx", "duplicate"}, payload
+            assert set(payload) == {"type", "question_num", "round", "answer_idx", "duplicate"}, payload
         # Past questions' `correct_count`s may show in a leaderboard; markers of the open question may not.
         assert "✓" not in text and "is-correct" not in text, f"{where}: {text[:500]}"
         return

@@ -29,6 +29,7 @@ __all__ = [
 ]  # fmt: skip
 
 OPTIONS = 4
+BURST_SENDS = 200  # sockets sending at the same moment when a room answers together
 
 
 def channel_layer_defects(redis_url: str) -> list[str]:
@@ -38,15 +39,14 @@ def channel_layer_defects(redis_url: str) -> list[str]:
     - channels-redis blocks in BZPOPMIN for `brpop_timeout` (5 s) while waiting for messages; a client
       `socket_timeout` not above that makes the read time out on an idle worker, and the TimeoutError escapes
       into whichever consumer holds the receive lock: that socket dies (about one every 5 idle seconds).
-    - A non-blocking pool of `max_connections` at most the reveal's fan-out (effects.FANOUT_BATCH
-      concurrent group_sends) raises MaxConnectionsError: the reveal is cut short, and consumers receiving
-      at that moment die.
+    - A non-blocking pool of `max_connections` at most a class's burst of concurrent sends (BURST_SENDS:
+      every socket of a room replying to its own answer at once) raises MaxConnectionsError: sends are
+      cut short, and consumers receiving at that moment die.
     """
     from channels_redis.core import RedisChannelLayer
     from redis.asyncio import BlockingConnectionPool
 
     from knewit.config import channel_layers_from_url
-    from sessions_app.live.effects import FANOUT_BATCH
 
     layer_config = channel_layers_from_url(redis_url, os.environ.get("KNEWIT_CHANNEL_LAYER", "core"))[
         "default"
@@ -63,10 +63,10 @@ def channel_layer_defects(redis_url: str) -> list[str]:
             f"above channels-redis's BZPOPMIN timeout ({layer.brpop_timeout} s): idle consumers die with "
             "redis TimeoutError"
         )
-    if not isinstance(pool, BlockingConnectionPool) and pool.max_connections <= FANOUT_BATCH:
+    if not isinstance(pool, BlockingConnectionPool) and pool.max_connections <= BURST_SENDS:
         defects.append(
             f"the channel layer's Redis pool (max_connections={pool.max_connections}, redis-py's default, "
-            f"raising when full) is smaller than the reveal fan-out (FANOUT_BATCH={FANOUT_BATCH}): "
+            f"raising when full) is smaller than a class's burst of sends (BURST_SENDS={BURST_SENDS}): "
             "MaxConnectionsError"
         )
     return defects
