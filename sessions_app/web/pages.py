@@ -13,10 +13,11 @@ from django.utils.translation import gettext_lazy, ngettext_lazy, pgettext_lazy
 from quizzes_app.kinds import ONE_TAP, SHOWS_OPTIONS, TEXT_ANSWER_MAX, Kind, Slider, format_number
 from sessions_app import selectors
 from sessions_app.audiences import HOST
-from sessions_app.engine import insights, judging
+from sessions_app.engine import judging
 from sessions_app.engine.answers import question_facts
 from sessions_app.engine.judging import QuestionFacts
 from sessions_app.models import Answer, GameSession, Player
+from sessions_app.web import teacher_tools
 
 State = GameSession.State
 
@@ -251,7 +252,11 @@ def host_view(
             context["answered"] = answered
             if question["kind"] == Kind.ORDER:
                 context["in_order"] = bins[0] if bins else 0
-            context.update(_teacher_tools(session, now, question, histogram, known))
+            tools = teacher_tools.host_tools(
+                session, now, question, context["options"], histogram, known, histogram_rows,
+                context["bars"], answered,
+            )  # fmt: skip
+            context.update(tools)
     if "leaderboard" in regions:
         context["leaderboard"] = selectors.leaderboard(session, limit=10) if session.revealed_count else []
     if "host_stage" in regions and session.state == State.FINISHED:
@@ -260,28 +265,6 @@ def host_view(
             podium=ranking[:3], ranking=ranking, accuracy_ranking=selectors.accuracy_leaderboard(session)
         )
     return context
-
-
-def _teacher_tools(
-    session: GameSession, now: datetime, question: dict, histogram: dict | None, known: dict | None
-) -> dict:
-    """The host's view of the extra time, the alerts and a re-vote: who is still answering once the
-    class's time is up; at a reveal, the alerts (from the frame being pushed, else read again), the
-    re-vote button, and after a re-vote the first round's bars beside the second's."""
-    if session.state == State.QUESTION:
-        waiting = histogram.get("still_answering") if histogram else selectors.still_answering(session, now)
-        return {"still_answering": waiting or 0, "class_time_up": now >= session.question_deadline}
-    if known and known["type"] == "question.results" and "misconception" in known:
-        alerts = {"misconception": known["misconception"], "key_check": known["key_check"]}
-    else:
-        alerts = insights.alerts_now(session)
-    tools: dict = {"alerts": alerts, "can_revote": question["round"] == 1}
-    if question["round"] == 2:
-        first = selectors.tally(session, session.question_index, question["facts"], 1)
-        tools["first_bars"] = histogram_rows(question, first.bins, first.top)
-        tools["first_answered"] = first.answered
-        tools["switched_to_right"] = selectors.switched_to_right(session, session.question_index)
-    return tools
 
 
 def players_view(session: GameSession, now: datetime, histogram: dict | None = None) -> dict:
@@ -343,10 +326,12 @@ def _recorded(question: dict, mine: Answer) -> dict:
 def player_view(session: GameSession, player: Player, now: datetime) -> dict:
     """One player's whole page, as after a reload: their answer, their last result, their rank."""
     context = players_view(session, now)
-    context["you"] = {"name": player.name, "score": player.score, "rank": selectors.rank_of(session, player)}
+    # A rank is a count over the class: asked only where the page shows one (after a reveal), not at
+    # each of a lobby's 2,000 joins.
+    context["you"] = {"name": player.name, "score": player.score}
     if session.state == State.QUESTION:
         mine = selectors.my_answer(session, player)
-        question = context["question"] = own_time(session, player, context["question"], now)
+        question = context["question"] = teacher_tools.own_time(session, player, context["question"], now)
         if mine is not None and question is not None:
             context.update(stage="locked", locked=locked_view(_recorded(question, mine), question["texts"]))
     elif session.state == State.RESULTS:
@@ -357,33 +342,16 @@ def player_view(session: GameSession, player: Player, now: datetime) -> dict:
                 "correct": bool(mine and mine.correct),
                 "points": mine.points if mine else 0,
                 "score": player.score,
-                "rank": context["you"]["rank"],
+                "rank": selectors.rank_of(session, player),
                 "answered": mine is not None,
+                "round": session.question_round,
                 "scored": context["reveal"]["scored"] if context["reveal"] else True,
             },
         )
     elif session.state == State.FINISHED:
         accuracy_rank = selectors.rank_of(session, player, by_accuracy=True)
-        context.update(stage="finished", final={**context["you"], "accuracy_rank": accuracy_rank})
+        final = {**context["you"], "rank": selectors.rank_of(session, player), "accuracy_rank": accuracy_rank}
+        context.update(stage="finished", final=final)
     if player.kicked:
         context["stage"] = "kicked"
     return context
-
-
-def own_time(session: GameSession, player: Player, question: dict | None, now: datetime) -> dict | None:
-    """The question as this player's page shows it: with their own time, if they have extra time."""
-    if question is None or player.time_percent == 100:
-        return question
-    own = {**question, "time_left_ms": selectors.own_time_left_ms(session, player.time_percent, now)}
-    own["time_limit_ms"] = question["time_limit_ms"] * player.time_percent // 100
-    return own
-
-
-def own_time_view(payload: dict) -> dict:
-    """The countdown of a question.time frame (a player's own time), as _countdown.html draws it."""
-    limit_ms = round(payload["time_limit"] * payload["time_factor"] * 1000)
-    return {
-        "num": payload["question_num"],
-        "time_limit_ms": limit_ms,
-        "time_left_ms": payload["time_left_ms"],
-    }

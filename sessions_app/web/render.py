@@ -9,7 +9,7 @@ from django.utils import timezone, translation
 from sessions_app import selectors
 from sessions_app.audiences import ALL, HOST, PLAYERS
 from sessions_app.models import GameSession
-from sessions_app.web import pages
+from sessions_app.web import pages, teacher_tools
 
 # Which page regions an event changes. Each region is templates/sessions/partials/_<name>.html.
 HOST_REGIONS = {
@@ -136,7 +136,7 @@ def personal_html(payload: dict) -> str | None:
 def own_countdown_html(payload: dict) -> str:
     """A player's own countdown (question.time: they have extra time), swapped into the question's
     stage in place of the class's countdown."""
-    context = {"question": pages.own_time_view(payload), "countdown_oob": True}
+    context = {"question": teacher_tools.own_time_view(payload), "countdown_oob": True}
     return render_to_string("sessions/partials/_countdown.html", context)
 
 
