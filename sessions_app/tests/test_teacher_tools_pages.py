@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from sessions_app import engine, protocol
 from sessions_app.engine import Push
 from sessions_app.models import GameSession
-from sessions_app.web import pages, render
+from sessions_app.web import pages, render, teacher_tools
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +116,31 @@ def test_the_final_screens_have_both_rankings(host, game):
     p["Bo"].refresh_from_db()
     assert pages.player_view(fresh(session), p["Bo"], at(6))["final"]["accuracy_rank"] == 1
     assert protocol.dumps(finished)
+
+
+def test_the_hosts_stage_says_the_alert_before_the_key_in_the_hosts_language(host, game):
+    session, p = game
+    engine.quiz_start(session_pk=session.pk, host=host, now=at(0))
+    for name in ("Bo", "Cy"):
+        engine.answer_submit(
+            session_pk=session.pk, player_pk=p[name].pk, answer_idx=0, msg_id=None, now=at(1)
+        )
+    engine.question_end(session_pk=session.pk, host=host, now=at(5))
+    with translation.override("fr"):
+        html = render.host_page_regions(fresh(session), at(6)).replace("\u00a0", " ")
+    alert = html.index("100 % ont choisi A : Mars")
+    assert alert < html.index("Bonne réponse")  # said before the answer
+    assert "Discuter et revoter" in html and '"type": "question.revote"' in html
+    assert 'aria-label="Temps supplémentaire pour Ada"' in html
+
+
+def test_an_alert_names_options_by_place_and_shape():
+    options = pages.option_views(["Mars", "Jupiter", "Venus"])
+    multi = {"percent": 40, "answer_text": "Mars, Venus", "answer_idxs": [0, 2]}
+    chose = teacher_tools.alert_view(multi, "multi", options)
+    assert (chose["how"], chose["letters"]) == ("chose", "A, C")
+    assert [option["glyph"] for option in chose["picked"]] == ["▲", "●"]
+    order = {"percent": 50, "answer_text": "Venus > Mars > Jupiter", "order": [2, 0, 1]}
+    ordered = teacher_tools.alert_view(order, "order", options)
+    assert (ordered["how"], [option["idx"] for option in ordered["picked"]]) == ("ordered", [2, 0, 1])
+    assert teacher_tools.alert_view(None, "single", options) is None
