@@ -286,8 +286,9 @@ def new_player_id() -> str:
     return "p" + secrets.token_hex(6)
 
 
-def player_resume(*, code: str, rejoin_token: str, now: datetime) -> Outcome:
-    """Come back as the same player: identity, score and answers kept; returns a snapshot."""
+def player_resume(*, code: str, rejoin_token: str, now: datetime, snapshot: bool = True) -> Outcome:
+    """Come back as the same player: identity, score and answers kept; returns a snapshot (a page
+    draws its own regions instead: `snapshot=False` spares it the queries)."""
     session = selectors.current_session(code)
     player = None
     if session is not None:
@@ -297,7 +298,7 @@ def player_resume(*, code: str, rejoin_token: str, now: datetime) -> Outcome:
     if player.kicked:
         raise EngineError("kicked", gettext_lazy("You were removed from this game."))
     Player.objects.filter(pk=player.pk).update(last_seen=now)
-    reply = selectors.snapshot(session, player=player, now=now)
+    reply = selectors.snapshot(session, player=player, now=now) if snapshot else None
     return Outcome(
         reply=reply, events=[Refresh(session.pk, session.code, "host_lobby")], session=session, player=player
     )

@@ -195,7 +195,7 @@ class PageConsumer(LiveConsumer):
             pages.page_opened(outcome.session.pk, HOST, self.language)
             return outcome, HOST, render.host_page_regions(outcome.session, now)
         token = self.scope.get("cookies", {}).get(rejoin_cookie_name(code), "")
-        outcome = engine.player_resume(code=code, rejoin_token=token, now=now)
+        outcome = engine.player_resume(code=code, rejoin_token=token, now=now, snapshot=False)
         pages.page_opened(outcome.session.pk, PLAYER, self.language, outcome.player.pk)
         return outcome, PLAYER, render.player_page_regions(outcome.session, outcome.player, now)
 
