@@ -15,6 +15,8 @@
   regraded, and the scores, both rankings and the CSV follow.
 - Accuracy mode, in a second session: a slow right answer is worth its full 1000 points.
 
+The host's page at each tool's reveal and at the end still fits every projector size.
+
 With KNEWIT_SCREENSHOT_DIR set (e.g. docs/screenshots), each of these is saved as teacher-*.png.
 """
 
@@ -29,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from tests.live_server import host_login, serve, student_join
+from tests.test_projector_browser import LAYOUT_PROBLEMS, SIZES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -79,6 +82,18 @@ def start_session(page, server, **settings) -> str:
     item.get_by_role("button", name="Start session").click()
     page.wait_for_url(f"{server.url}/host/session/*/")
     return page.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def fits_the_projector(page, stage: str) -> None:
+    """The host's page at this stage still fits every projector size (tests/test_projector_browser.py's
+    rule: nothing to scroll, nothing outside the window or clipped, no word broken)."""
+    found = {}
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        if problems := page.evaluate(LAYOUT_PROBLEMS):
+            found[f"{width}x{height}"] = problems
+    page.set_viewport_size(PROJECTOR)
+    assert not found, f"{stage}: {found}"
 
 
 def open_phone(browser, server, code: str, name: str):
@@ -142,6 +157,7 @@ def test_the_teacher_tools_in_one_game(server, browser, expect):
     revote = host.get_by_role("button", name="Discuss and re-vote")
     expect(revote).to_be_visible()
     shot(host, "misconception")
+    fits_the_projector(host, "misconception")
     revote.click()
     for phone in phones.values():
         expect(phone.locator("button.answer")).to_have_count(4)
@@ -157,6 +173,7 @@ def test_the_teacher_tools_in_one_game(server, browser, expect):
     expect(host.locator("#histogram")).to_contain_text("First vote")
     expect(host.locator("#histogram")).to_contain_text("Re-vote")
     shot(host, "revote")
+    fits_the_projector(host, "re-vote")
 
     # 4. Question 2: the key says Venus; the strongest say Mercury.
     host.get_by_role("button", name="Next question").click()
@@ -177,12 +194,14 @@ def test_the_teacher_tools_in_one_game(server, browser, expect):
     host.get_by_role("button", name="End question").click()
     expect(stage).to_contain_text("Check the answer key?")
     shot(host, "key-check")
+    fits_the_projector(host, "key check")
 
     # 2. The final screen: two rankings side by side, and each phone its place in both.
     host.get_by_role("button", name="Next question").click()
     expect(stage).to_contain_text("By points")
     expect(stage).to_contain_text("By accuracy")
     shot(host, "final-rankings")
+    fits_the_projector(host, "final rankings")
     places = phones["Dee"].locator("#stage .final-places")
     expect(places).to_contain_text("By points")
     expect(places).to_contain_text("By accuracy")
