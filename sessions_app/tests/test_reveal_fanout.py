@@ -124,3 +124,46 @@ async def test_players_frames_go_in_few_messages_and_in_order(monkeypatch):
         (None, {"p2": {"type": "answer.result", "n": 2}}),
     ]
     assert all("text" not in m for _, m in sent)  # a socket without a frame of its own gets nothing
+
+
+@pytest.mark.parametrize("thousands", [False, True])
+@pytest.mark.parametrize("language", ["en", "es", "fr", "de"])
+def test_stamped_verdicts_are_the_verdicts_the_template_writes(language, thousands, settings):
+    """A reveal renders each shape of verdict once and fills in each player's numbers: the page must
+    get exactly what rendering that player's verdict would give, for every shape and in every language
+    (numbers as the language writes them, including ones that look like the stand-ins' digits)."""
+    from django.utils import translation
+
+    from sessions_app import protocol
+    from sessions_app.web import render
+
+    settings.USE_THOUSAND_SEPARATOR = thousands  # 12,345 or 12.345 or 12 345, as the language writes it
+    numbers = [
+        (0, 0, 1),
+        (1000, 1000, 1),
+        (731, 12_345, 7),
+        (990_000_002, 990_000_003, 2_000),
+        (5, 1_000_000, 990),
+    ]
+    payloads = [
+        protocol.answer_result(
+            question_num=3,
+            answered=answered,
+            correct=correct and answered,
+            points=points,
+            score=score,
+            rank=rank,
+            scored=scored,
+            round=round_,
+        )
+        for answered in (True, False)
+        for correct in (True, False)
+        for scored in (True, False)
+        for round_ in (1, 2)
+        for points, score, rank in numbers
+    ]
+    stamps = render.VerdictStamps()
+    with translation.override(language):
+        for payload in payloads:
+            assert stamps.html(payload) == render.personal_html(payload), payload
+    assert len(stamps.stamps) == 3 * 2 * 2  # right, wrong, none; scored or not; round: a render each
