@@ -10,13 +10,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "knewit.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from knewit.request_threads import PooledRequestThreads  # noqa: E402
 from sessions_app.live.routing import websocket_urlpatterns  # noqa: E402
 from sessions_app.middleware import websocket_stack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": PooledRequestThreads(django_asgi_app, settings.KNEWIT["HTTP_THREADS"]),
         "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "knewit.middleware.SyncChain",  # last: every middleware above runs in the request's thread
 ]
 
 ROOT_URLCONF = "knewit.urls"
@@ -162,6 +163,9 @@ _KNEWIT_DEFAULTS = {
     # mistypes the same PIN never comes near it, someone trying PIN after PIN does.
     "JOIN_WRONG_PINS": 100,
     "JOIN_WRONG_PIN_WINDOW_S": 600,
+    # Threads of a worker for HTTP requests' synchronous code, kept for its lifetime
+    # (knewit/request_threads.py); more requests than this at once wait for one.
+    "HTTP_THREADS": 8,
 }
 KNEWIT = {
     name: type(default)(os.environ.get(f"KNEWIT_{name}", default))

@@ -289,14 +289,12 @@ def new_player_id() -> str:
 def player_resume(*, code: str, rejoin_token: str, now: datetime, snapshot: bool = True) -> Outcome:
     """Come back as the same player: identity, score and answers kept; returns a snapshot (a page
     draws its own regions instead: `snapshot=False` spares it the queries)."""
-    session = selectors.current_session(code)
-    player = None
-    if session is not None:
-        player = session.players.filter(rejoin_token_hash=hash_secret(rejoin_token)).first()
+    player = selectors.player_for_token(code, rejoin_token)
     if player is None:
         raise EngineError("not_found", gettext_lazy("No player with that rejoin token in that game."))
     if player.kicked:
         raise EngineError("kicked", gettext_lazy("You were removed from this game."))
+    session = player.session
     Player.objects.filter(pk=player.pk).update(last_seen=now)
     reply = selectors.snapshot(session, player=player, now=now) if snapshot else None
     return Outcome(

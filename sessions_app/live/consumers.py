@@ -192,11 +192,14 @@ class PageConsumer(LiveConsumer):
         code, now = self.scope["url_route"]["kwargs"]["code"], timezone.now()
         if self.wants_host({}):
             outcome = engine.host_resume(code=code, host=self.host_user, now=now)
-            pages.page_opened(outcome.session.pk, HOST, self.language)
+            pages.page_opened(outcome.session.pk, HOST, self.language, session=outcome.session)
             return outcome, HOST, render.host_page_regions(outcome.session, now)
         token = self.scope.get("cookies", {}).get(rejoin_cookie_name(code), "")
         outcome = engine.player_resume(code=code, rejoin_token=token, now=now, snapshot=False)
-        pages.page_opened(outcome.session.pk, PLAYER, self.language, outcome.player.pk)
+        pages.page_opened(
+            outcome.session.pk, PLAYER, self.language, outcome.player.pk,
+            session=outcome.session, player=outcome.player,
+        )  # fmt: skip
         return outcome, PLAYER, render.player_page_regions(outcome.session, outcome.player, now)
 
     async def catch_up(self) -> None:

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sessions_app import engine
+from sessions_app import engine, selectors
 from sessions_app.engine import (
     ALL,
     HOST,
@@ -161,6 +161,24 @@ def test_rejoin_token_is_random_and_stored_hashed(game):
     assert resumed.reply["you"]["name"] == "Bo"
     with pytest.raises(EngineError):
         engine.player_resume(code=session.code, rejoin_token="forged", now=at(1))
+
+
+def test_a_rejoin_token_is_only_good_in_the_current_session_of_its_code(host, make_quiz, game):
+    """selectors.player_for_token reads the player and their session in one query: a token of a
+    finished session whose code a new session took since names nobody, as before."""
+    session, players, tokens = game
+    with CaptureQueriesContext(connection) as queries:
+        found = selectors.player_for_token(session.code, tokens[0])
+    assert found.pk == players[0].pk and found.session.quiz.title and len(queries) == 1
+    assert selectors.player_for_token(session.code, "forged") is None
+    assert selectors.player_for_token(session.code, "") is None
+    engine.session_close(session_pk=session.pk, host=host, now=at(1))
+    assert selectors.player_for_token(session.code, tokens[0]).pk == players[0].pk  # its results page
+    newer = engine.session_create(host=host, quiz_id=make_quiz(host).pk, raw_settings={}, site_url="http://x")
+    GameSession.objects.filter(pk=newer.session.pk).update(code=session.code)  # the code, reused
+    assert selectors.player_for_token(session.code, tokens[0]) is None
+    with pytest.raises(EngineError):
+        engine.player_resume(code=session.code, rejoin_token=tokens[0], now=at(2))
 
 
 def test_whole_quiz_state_transitions_and_scores(host, game):

@@ -188,15 +188,23 @@ def histogram_rows(question: dict, bins: list[int], top: list[dict] | None) -> l
 # --- the pages ---------------------------------------------------------------------------------
 
 
-def page_opened(session_pk: int, role: str, language: str, player_pk: int | None = None) -> None:
+def page_opened(
+    session_pk: int, role: str, language: str, player_pk: int | None = None, *,
+    session: GameSession | None = None, player: Player | None = None,
+) -> None:  # fmt: skip
     """A page of this session is watching, in this language: from now on its broadcasts are also
     rendered as HTML for that audience and language (rendering for nobody would cost every event a
-    render). A player's own language is kept on their row, for their verdicts (render.personal_pages)."""
+    render). A player's own language is kept on their row, for their verdicts (render.personal_pages).
+
+    `session`, `player`: their rows as just read; when they already say so, nothing is written or read
+    (a lobby's 2,000 page sockets opening in the same language)."""
     flag, field = (
         ("host_on_page", "host_languages") if role == HOST else ("players_on_pages", "player_languages")
     )
-    if player_pk is not None:
+    if player_pk is not None and (player is None or player.language != language):
         Player.objects.filter(pk=player_pk).exclude(language=language).update(language=language)
+    if session is not None and language in getattr(session, field) and getattr(session, flag):
+        return
     for _ in range(10):  # compare and swap: two pages opening at once must not lose a language
         known = GameSession.objects.filter(pk=session_pk).values_list(field, flag).first()
         if known is None or (language in known[0] and known[1]):

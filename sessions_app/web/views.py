@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
 
 import segno
@@ -10,7 +9,6 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,7 +22,7 @@ from quizzes_app.hosts import is_host
 from sessions_app import engine, metrics, selectors, throttle
 from sessions_app.auth import rejoin_cookie_name
 from sessions_app.live import effects
-from sessions_app.models import GameSession, hash_secret
+from sessions_app.models import GameSession
 from sessions_app.reports import past_sessions_for
 from sessions_app.web import pages
 from sessions_app.web.forms import JoinForm, StartSessionForm
@@ -32,29 +30,7 @@ from sessions_app.web.forms import JoinForm, StartSessionForm
 REJOIN_COOKIE_AGE = timedelta(hours=12)
 
 
-def closes_its_connection(view):
-    """The view's database connection is closed when it is done (not inside a transaction, such as a
-    test's).
-
-    Under ASGI each request runs its sync code in a thread of its own (asgiref's ThreadSensitiveContext),
-    which opens a connection of its own, and CONN_MAX_AGE keeps it open: a classroom's 2,000 joins left
-    hundreds of SQLite connections, and most of the worker's memory, to the garbage collector (with
-    PostgreSQL, backends too). The views of a join close theirs (bench/RESULTS.md, issue #16).
-    """
-
-    @functools.wraps(view)
-    def closing(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        finally:
-            if not connection.in_atomic_block:
-                connection.close()
-
-    return closing
-
-
 @require_http_methods(["GET", "POST"])
-@closes_its_connection
 def join(request: HttpRequest, code: str | None = None) -> HttpResponse:
     """The student's front door: Game PIN and nickname; errors keep what was typed."""
     if request.method == "POST":
@@ -104,15 +80,12 @@ def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
 
 
 @require_GET
-@closes_its_connection
 def play(request: HttpRequest, code: str) -> HttpResponse:
     """The student's live view; without a valid rejoin cookie, back to the join form."""
-    token = request.COOKIES.get(rejoin_cookie_name(code), "")
-    session = selectors.current_session(code) if token else None
-    player = session.players.filter(rejoin_token_hash=hash_secret(token)).first() if session else None
+    player = selectors.player_for_token(code, request.COOKIES.get(rejoin_cookie_name(code), ""))
     if player is None:
         return redirect("join_code", code=code)
-    context = pages.player_view(session, player, timezone.now())
+    context = pages.player_view(player.session, player, timezone.now())
     return render(request, "sessions/play.html", {**context, "player": player, "code": code})
 
 
