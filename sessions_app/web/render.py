@@ -103,21 +103,24 @@ def personal_pages(code: str, frames: list[tuple[str, dict]]) -> dict[str, dict[
             own.extend((entry["player_id"], None, {"stage": "finished", "final": entry}) for entry in board)
         else:
             own.append((player_id, payload, None))
+    by_language: dict[str, list[tuple[str, dict | None, dict | None]]] = {}
+    for mine in own:
+        language = spoken[0] if language_of is None else language_of.get(mine[0])
+        if language is not None:
+            by_language.setdefault(language, []).append(mine)
     items: dict[str, dict[str, str]] = {}
     verdicts = VerdictStamps()
-    for player_id, payload, context in own:
-        language = spoken[0] if language_of is None else language_of.get(player_id)
-        if language is None:
-            continue
-        with translation.override(language):
-            if context is not None:
-                html = regions(("player_stage",), context)
-            elif payload["type"] == "answer.result":
-                html = verdicts.html(payload)
-            else:
-                html = personal_html(payload)
-        if html is not None:
-            items.setdefault(language, {})[player_id] = html
+    for language, theirs in by_language.items():
+        with translation.override(language):  # once per language, not per player
+            for player_id, payload, context in theirs:
+                if context is not None:
+                    html = regions(("player_stage",), context)
+                elif payload["type"] == "answer.result":
+                    html = verdicts.html(payload)
+                else:
+                    html = personal_html(payload)
+                if html is not None:
+                    items.setdefault(language, {})[player_id] = html
     return items
 
 
