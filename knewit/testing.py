@@ -29,6 +29,9 @@ Isolation between tests (autouse: every test gets them without asking)
                                   opening time). Test databases reuse primary keys (and some tests
                                   a fixed clock), so without it a test could score with the facts
                                   of the previous test's question.
+    default_language              The test client's requests leave their language (a French cookie)
+                                  active on the test's thread, as a worker's request thread would:
+                                  back to the default after each test, whatever ran before.
     close_async_test_connections  session-scoped: async tests reach the database from asgiref's
                                   single worker thread; close that thread's connection at the end,
                                   or PostgreSQL refuses to drop the test database while it is open.
@@ -182,6 +185,15 @@ def fresh_question_facts():
     from sessions_app.engine import question_facts
 
     question_facts.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request of the test client activates its language on this thread and leaves it so."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session", autouse=True)
