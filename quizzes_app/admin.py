@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from nested_admin import NestedModelAdmin
 
 from quizzes_app.copying import quiz_copy
@@ -29,7 +31,7 @@ from quizzes_app.kinds import Kind, check_question
 from quizzes_app.models import MAX_CHOICES, Choice, Question, Quiz, quiz_problems
 from quizzes_app.preview import QuizPreviewMixin, preview_url
 
-UNPLAYABLE = "This quiz cannot be played yet: {}"
+UNPLAYABLE = _("This quiz cannot be played yet: %(problems)s")
 
 
 def _owns(request: HttpRequest, owner_id: int | None) -> bool:
@@ -45,7 +47,7 @@ def _warn_if_unplayable(request: HttpRequest, quiz_id: int) -> None:
     problems = quiz_problems(quiz_id)
     if not problems:
         return
-    text = UNPLAYABLE.format(" ".join(problems))
+    text = UNPLAYABLE % {"problems": " ".join(problems)}
     queued = messages.get_messages(request)
     already = any(str(message) == text for message in queued)
     queued.used = False  # reading them above must not drop them from the page
@@ -53,12 +55,14 @@ def _warn_if_unplayable(request: HttpRequest, quiz_id: int) -> None:
         messages.warning(request, text)
 
 
-@admin.action(description="Export selected quizzes as JSON", permissions=["view"])
+@admin.action(description=_("Export selected quizzes as JSON"), permissions=["view"])
 def export_json(modeladmin: QuizAdmin, request: HttpRequest, queryset: QuerySet[Quiz]) -> HttpResponse | None:
     """One quiz downloads as a quiz object; several as a JSON array of them."""
     quizzes = list(queryset.order_by("pk"))
     if not quizzes:
-        modeladmin.message_user(request, "None of the selected quizzes is yours to export.", messages.WARNING)
+        modeladmin.message_user(
+            request, gettext("None of the selected quizzes is yours to export."), messages.WARNING
+        )
         return None
     if len(quizzes) == 1:
         quiz = quizzes[0]
@@ -72,16 +76,15 @@ def export_json(modeladmin: QuizAdmin, request: HttpRequest, queryset: QuerySet[
     return response
 
 
-@admin.action(description="Duplicate selected quizzes", permissions=["add"])
+@admin.action(description=_("Duplicate selected quizzes"), permissions=["add"])
 def duplicate(modeladmin: QuizAdmin, request: HttpRequest, queryset: QuerySet[Quiz]) -> None:
     """Copies with their questions, choices and images, owned by whoever duplicates them."""
     copies = [quiz_copy(quiz, owner=request.user) for quiz in queryset.order_by("pk")]
     for copy in copies:
         modeladmin.log_addition(request, copy, [{"added": {}}])
-    names = ", ".join(f"“{copy.title}”" for copy in copies)
-    modeladmin.message_user(
-        request, f"Made {names}." if copies else "No quiz was selected.", messages.SUCCESS
-    )
+    names = ", ".join(gettext("“%(title)s”") % {"title": copy.title} for copy in copies)
+    text = gettext("Made %(names)s.") % {"names": names} if copies else gettext("No quiz was selected.")
+    modeladmin.message_user(request, text, messages.SUCCESS)
 
 
 @admin.register(Quiz)
@@ -183,7 +186,7 @@ class QuizAdmin(QuizPreviewMixin, QuizImportMixin, NestedModelAdmin):
         next_url = self._next_url(request)
         return HttpResponseRedirect(next_url) if next_url else super().response_post_save_change(request, obj)
 
-    @admin.display(description="Questions", ordering="question_count")
+    @admin.display(description=_("Questions"), ordering="question_count")
     def question_count(self, quiz: Quiz) -> int:
         return quiz.question_count
 
@@ -219,13 +222,15 @@ class QuestionAdmin(admin.ModelAdmin):
     inlines = [ChoiceInline]
     fieldsets = [
         (None, {"fields": ["quiz", "order", "kind", "prompt", "time_limit", "points", "explanation"]}),
-        ("Image", {"fields": ["image", "image_alt", "image_preview"]}),
+        (_("Image"), {"fields": ["image", "image_alt", "image_preview"]}),
         (
-            "Slider",
+            pgettext_lazy("question kind", "Slider"),
             {
                 "fields": [SLIDER_FIELDS[:3], SLIDER_FIELDS[3:]],
-                "description": "Slider questions only: the range players pick from, the answer, and how"
-                " far off still counts. Leave empty for the other kinds.",
+                "description": _(
+                    "Slider questions only: the range players pick from, the answer, and how"
+                    " far off still counts. Leave empty for the other kinds."
+                ),
             },
         ),
     ]
@@ -258,23 +263,23 @@ class QuestionAdmin(admin.ModelAdmin):
             kwargs["queryset"] = Quiz.objects.filter(owner=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(description="Prompt", ordering="prompt")
+    @admin.display(description=_("Prompt"), ordering="prompt")
     def short_prompt(self, question: Question) -> str:
         return str(question)
 
-    @admin.display(description="Choices", ordering="choice_count")
+    @admin.display(description=_("Choices"), ordering="choice_count")
     def choice_count(self, question: Question) -> str:
         count, correct = question.choice_count, question.correct_count
         try:  # check_question counts the flags, so their order does not matter here
             check_question(question.kind, [True] * correct + [False] * (count - correct), question.slider)
         except ValidationError as exc:
-            return f"{count} ({exc.messages[0]})"
+            return gettext("%(count)s (%(problem)s)") % {"count": count, "problem": exc.messages[0]}
         return str(count)
 
-    @admin.display(description="Preview")
+    @admin.display(description=_("Preview"))
     def image_preview(self, question: Question) -> str:
         if not question.image:
-            return "No image"
+            return gettext("No image")
         return format_html('<img src="{}" alt="{}" height="120">', question.image.url, question.image_alt)
 
     def _is_own(self, request: HttpRequest, obj: Question | None) -> bool:

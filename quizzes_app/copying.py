@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.translation import gettext
 
 from quizzes_app.models import Choice, Question, Quiz
 
-COPY_SUFFIX = " (copy)"
 MAX_TITLE = Quiz._meta.get_field("title").max_length
 
 
 def copy_title(title: str) -> str:
-    return title[: MAX_TITLE - len(COPY_SUFFIX)] + COPY_SUFFIX
+    """'<title> (copy)' in the language of whoever duplicates it, cut to fit the title's length."""
+    pattern = gettext("%(title)s (copy)")
+    room = MAX_TITLE - len(pattern % {"title": ""})
+    return pattern % {"title": title[:room]}
 
 
 def quiz_copy(quiz: Quiz, *, owner: AbstractBaseUser) -> Quiz:

@@ -15,6 +15,9 @@ from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from nested_admin import NestedInlineFormSet, NestedStackedInline, NestedTabularInline
 
 from quizzes_app.kinds import MAX_CHOICES, TEXT_ANSWER_MAX, Kind, check_question, slider_error_field
@@ -27,19 +30,23 @@ SLIDER_FIELDS = ("slider_min", "slider_max", "slider_step", "slider_correct", "s
 NEW_QUESTION_CHOICES = 4  # most questions have four options
 # What a question's choices are, by its kind (the table in quizzes_app/kinds.py), above the choice rows.
 CHOICE_HELP = {
-    Kind.SINGLE: "Options: mark exactly one correct.",
-    Kind.MULTI: "Options: mark every correct one (at least one). Players must pick exactly those.",
-    Kind.TRUEFALSE: "Options: exactly two, True and False, in that order; mark the right one.",
-    Kind.POLL: "Options: mark none, a poll is not scored.",
-    Kind.TEXT: (
-        f"Accepted answers (1 to {MAX_CHOICES}, up to {TEXT_ANSWER_MAX} characters): a typed answer"
-        " matching any of them counts, ignoring case, accents and spaces. “Correct” is not used."
+    Kind.SINGLE: _("Options: mark exactly one correct."),
+    Kind.MULTI: _("Options: mark every correct one (at least one). Players must pick exactly those."),
+    Kind.TRUEFALSE: _("Options: exactly two, True and False, in that order; mark the right one."),
+    Kind.POLL: _("Options: mark none, a poll is not scored."),
+    Kind.TEXT: format_lazy(
+        _(
+            "Accepted answers (1 to {max}, up to {chars} characters): a typed answer matching any of"
+            " them counts, ignoring case, accents and spaces. “Correct” is not used."
+        ),
+        max=MAX_CHOICES,
+        chars=TEXT_ANSWER_MAX,
     ),
-    Kind.SLIDER: "None: a slider question has no answers to list (delete any); fill in its Slider fields.",
-    Kind.ORDER: "Items, in the correct order: players see them shuffled. “Correct” is not used.",
+    Kind.SLIDER: _("None: a slider question has no answers to list (delete any); fill in its Slider fields."),
+    Kind.ORDER: _("Items, in the correct order: players see them shuffled. “Correct” is not used."),
 }
-NO_QUESTIONS = "A quiz needs at least one question."
-NO_PROMPT = "Type the question above these answers too, or clear them."
+NO_QUESTIONS = _("A quiz needs at least one question.")
+NO_PROMPT = _("Type the question above these answers too, or clear them.")
 
 
 class NewRowsByContent:
@@ -167,7 +174,7 @@ class ChoiceForm(NewRowsByContent, forms.ModelForm):
     class Meta:
         model = Choice
         fields = ("order", "text", "is_correct")
-        labels = {"text": "Answer", "is_correct": "Correct"}
+        labels = {"text": _("Answer"), "is_correct": _("Correct")}
         widgets = {
             "order": forms.NumberInput(attrs={"class": "order-input", "min": 0}),
             "text": forms.TextInput(attrs={"class": "answer-input"}),
@@ -181,8 +188,8 @@ class ChoiceInline(NestedTabularInline):
     fields = ("order", "text", "is_correct")
     sortable_field_name = "order"
     max_num = MAX_CHOICES
-    verbose_name = "answer"
-    verbose_name_plural = "answers"
+    verbose_name = _("answer")
+    verbose_name_plural = _("answers")
     template = "admin/quizzes_app/quiz/choices_inline.html"  # nested_admin's table under CHOICE_HELP
 
     def get_extra(self, request: HttpRequest, obj: Question | None = None, **kwargs) -> int:
@@ -203,15 +210,15 @@ class QuestionInline(NestedStackedInline):
     fieldsets = [
         (None, {"fields": [("order", "kind"), "prompt", ("time_limit", "points"), "preview_link"]}),
         (
-            "Slider",
+            pgettext_lazy("question kind", "Slider"),
             {
                 "fields": [SLIDER_FIELDS[:3], SLIDER_FIELDS[3:]],
                 "classes": ["slider-fields"],
-                "description": "The range players pick from, the answer, and how far off still counts.",
+                "description": _("The range players pick from, the answer, and how far off still counts."),
             },
         ),
         (
-            "Explanation and image",
+            _("Explanation and image"),
             {"fields": ["explanation", ("image", "image_alt"), "image_preview"], "classes": ["collapse"]},
         ),
     ]
@@ -229,27 +236,28 @@ class QuestionInline(NestedStackedInline):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "order":
             field.widget = forms.NumberInput(attrs={"class": "order-input", "min": 0})
-            field.help_text = "Type a number to move the question, or drag its bar."
+            field.help_text = _("Type a number to move the question, or drag its bar.")
         elif db_field.name == "prompt":
-            field.label = "Question"
+            field.label = _("Question")
         elif db_field.name == "slider_step":
-            field.help_text = "Empty: 1."
+            field.help_text = _("Empty: 1.")
         elif db_field.name == "slider_tolerance":
-            field.help_text = f"{field.help_text} Empty: 0."
+            field.help_text = format_lazy("{} {}", field.help_text, _("Empty: 0."))
         return field
 
-    @admin.display(description="Preview")
+    @admin.display(description=_("Preview"))
     def preview_link(self, question: Question) -> str:
         if question.pk is None:
-            return "Once the quiz is saved."
+            return gettext("Once the quiz is saved.")
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener">See it on a phone and on the projector</a>'
-            " (what is saved)",
+            '<a href="{}" target="_blank" rel="noopener">{}</a> {}',
             preview_url(question),
+            gettext("See it on a phone and on the projector"),
+            gettext("(what is saved)"),
         )
 
-    @admin.display(description="Current image")
+    @admin.display(description=_("Current image"))
     def image_preview(self, question: Question) -> str:
         if not question.image:
-            return "No image"
+            return gettext("No image")
         return format_html('<img src="{}" alt="{}" height="80">', question.image.url, question.image_alt)

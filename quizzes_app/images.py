@@ -11,6 +11,7 @@ import hashlib
 import os
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -23,7 +24,7 @@ IMAGE_MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif",
 def image_format(upload) -> str:
     """The file's extension by its content ("png", "jpg", "gif", "webp"); ValidationError otherwise."""
     if upload.size > MAX_IMAGE_BYTES:
-        raise ValidationError("The image is larger than 5 MB.", code="image_size")
+        raise ValidationError(_("The image is larger than 5 MB."), code="image_size")
     position = upload.tell() if hasattr(upload, "tell") else 0
     try:
         upload.seek(0)
@@ -32,13 +33,13 @@ def image_format(upload) -> str:
             width, height = image.size
             image.verify()  # reads the whole file: a truncated or corrupt one fails here
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError("The file is not an image that can be read.", code="image_format") from None
+        raise ValidationError(_("The file is not an image that can be read."), code="image_format") from None
     finally:
         upload.seek(position)
     if fmt not in IMAGE_FORMATS:
-        raise ValidationError("Images must be PNG, JPEG, GIF or WebP.", code="image_format")
+        raise ValidationError(_("Images must be PNG, JPEG, GIF or WebP."), code="image_format")
     if width * height > MAX_IMAGE_PIXELS:
-        raise ValidationError("The image has too many pixels (over 40 megapixels).", code="image_size")
+        raise ValidationError(_("The image has too many pixels (over 40 megapixels)."), code="image_size")
     return IMAGE_FORMATS[fmt]
 
 

@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from quizzes_app.io import QuizFormatError, quiz_from_json
 from quizzes_app.models import Quiz
@@ -23,21 +25,24 @@ TEMPLATE_NAME = "knewit-quiz-template"
 
 class QuizImportForm(forms.Form):
     file = forms.FileField(
-        label="Quiz file",
-        help_text="A spreadsheet (.xlsx or .csv) in the template's columns or Kahoot's quiz template, or a"
-        " Knewit quiz JSON file as exported; up to 10 MB.",
+        label=_("Quiz file"),
+        help_text=_(
+            "A spreadsheet (.xlsx or .csv) in the template's columns or Kahoot's quiz template, or a"
+            " Knewit quiz JSON file as exported; up to 10 MB."
+        ),
         widget=forms.FileInput(attrs={"accept": ".xlsx,.csv,.json,application/json,text/csv," + XLSX_TYPE}),
     )
     title = forms.CharField(
+        label=_("Title"),
         max_length=Quiz._meta.get_field("title").max_length,
         required=False,
-        help_text="For a spreadsheet; empty: the file's name. A JSON file has its own title.",
+        help_text=_("For a spreadsheet; empty: the file's name. A JSON file has its own title."),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError("The file is larger than 10 MB; manage.py import_quiz takes any size.")
+            raise ValidationError(_("The file is larger than 10 MB; manage.py import_quiz takes any size."))
         return upload
 
 
@@ -74,14 +79,23 @@ class QuizImportMixin:
                     quiz = quiz_from_json(data, owner=request.user)
             except QuizFormatError as exc:
                 errors, count = getattr(exc, "errors", None) or [str(exc)], getattr(exc, "count", 1)
-                lead = "Nothing was imported. Fix this and upload the file again:"
+                lead = gettext("Nothing was imported. Fix this and upload the file again:")
                 if count > 1:
-                    lead = f"Nothing was imported. Fix these {count} problems and upload the file again:"
+                    lead = ngettext(
+                        "Nothing was imported. Fix this problem and upload the file again:",
+                        "Nothing was imported. Fix these %(count)s problems and upload the file again:",
+                        count,
+                    ) % {"count": count}
                 form.add_error("file", [lead, *errors])
             else:
                 self.log_addition(request, quiz, [{"added": {}}])
                 count = quiz.questions.count()
-                messages.success(request, f"Imported “{quiz.title}” with {count} questions.")
+                text = ngettext(
+                    "Imported “%(title)s” with %(count)s question.",
+                    "Imported “%(title)s” with %(count)s questions.",
+                    count,
+                )
+                messages.success(request, text % {"title": quiz.title, "count": count})
                 return HttpResponseRedirect(reverse("admin:quizzes_app_quiz_change", args=[quiz.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -89,7 +103,7 @@ class QuizImportMixin:
             "form": form,
             "columns": COLUMNS,
             "max_questions": MAX_QUESTIONS,
-            "title": "Import a quiz",
+            "title": gettext("Import a quiz"),
         }
         return TemplateResponse(request, "admin/quizzes_app/quiz/import.html", context)
 

@@ -20,6 +20,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from quizzes_app.images import IMAGE_MIME_TYPES, MAX_IMAGE_BYTES, image_format
 from quizzes_app.kinds import (
@@ -65,7 +67,7 @@ ANSWER_FIELDS = set().union(*KIND_FIELDS.values())
 IMAGE_DATA_URL = re.compile(r"data:image/[a-z0-9.+-]+;base64,(?P<data>.*)", re.IGNORECASE | re.DOTALL)
 # base64 spends 4 characters on 3 bytes: more characters than this cannot be 5 MB or less.
 MAX_IMAGE_CHARS = -(-MAX_IMAGE_BYTES // 3) * 4
-IMAGE_TOO_LARGE = "The image is larger than 5 MB."
+IMAGE_TOO_LARGE = _("The image is larger than 5 MB.")
 
 
 class QuizFormatError(ValueError):
@@ -86,7 +88,11 @@ class QuizFormatError(ValueError):
 
 def _fail(label: str, detail: str, field: str, index: int | None = None) -> QuizFormatError:
     """'<label>: <detail>', knowing which field (and option) is at fault."""
-    return QuizFormatError(f"{label}: {detail}", field=field, index=index, detail=detail)
+    return QuizFormatError(_labelled(label, detail), field=field, index=index, detail=detail)
+
+
+def _labelled(label: str, detail: str) -> str:
+    return gettext("%(label)s: %(detail)s") % {"label": label, "detail": detail}
 
 
 @dataclass
@@ -109,28 +115,28 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def _question_label(number: int, raw: Any) -> str:
     return question_label(number, raw.get("prompt") if isinstance(raw, dict) else None)
 
 
 def _check_time(value: Any, what: str, field: str = "time_limit") -> None:
     if not _is_int(value) or not MIN_TIME_LIMIT <= value <= MAX_TIME_LIMIT:
-        detail = f"must be a whole number of seconds from {MIN_TIME_LIMIT} to {MAX_TIME_LIMIT}, not {value!r}"
+        detail = gettext("must be a whole number of seconds from %(min)s to %(max)s, not %(value)s") % {
+            "min": MIN_TIME_LIMIT,
+            "max": MAX_TIME_LIMIT,
+            "value": repr(value),
+        }
         raise QuizFormatError(f"{what} {detail}", field=field, detail=detail)
 
 
 def _check_text(value: str, what: str) -> None:
     """Text a database can store: no NUL characters (PostgreSQL refuses them) and no lone surrogates."""
     if "\x00" in value:
-        raise QuizFormatError(f"{what} contains a NUL character")
+        raise QuizFormatError(gettext("%(what)s contains a NUL character") % {"what": what})
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise QuizFormatError(f"{what} is not valid Unicode") from None
+        raise QuizFormatError(gettext("%(what)s is not valid Unicode") % {"what": what}) from None
 
 
 def _optional_text(label: str, raw: dict, field: str, max_chars: int) -> str:
@@ -138,9 +144,11 @@ def _optional_text(label: str, raw: dict, field: str, max_chars: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise QuizFormatError(f'{label}: "{field}" must be a string')
+        raise QuizFormatError(
+            gettext('%(label)s: "%(field)s" must be a string') % {"label": label, "field": field}
+        )
     if len(value) > max_chars:
-        detail = f"is longer than {max_chars} characters"
+        detail = gettext("is longer than %(max)s characters") % {"max": max_chars}
         raise QuizFormatError(f'{label}: "{field}" {detail}', field=field, detail=detail)
     _check_text(value, f'{label}: "{field}"')
     return value
@@ -151,29 +159,45 @@ def _optional_text(label: str, raw: dict, field: str, max_chars: int) -> str:
 
 def _check_options(label: str, options: Any) -> None:
     if not isinstance(options, list):
-        raise QuizFormatError(f'{label} needs "options": a list of {MIN_CHOICES} to {MAX_CHOICES} strings')
-    if not MIN_CHOICES <= len(options) <= MAX_CHOICES:
-        has = f"has {_plural(len(options), 'option')}; {MIN_CHOICES} to {MAX_CHOICES} are needed"
         raise QuizFormatError(
-            f"{label} {has}",
+            gettext('%(label)s needs "options": a list of %(min)s to %(max)s strings')
+            % {"label": label, "min": MIN_CHOICES, "max": MAX_CHOICES}
+        )
+    if not MIN_CHOICES <= len(options) <= MAX_CHOICES:
+        counts = {"label": label, "count": len(options), "min": MIN_CHOICES, "max": MAX_CHOICES}
+        raise QuizFormatError(
+            ngettext(
+                "%(label)s has %(count)s option; %(min)s to %(max)s are needed",
+                "%(label)s has %(count)s options; %(min)s to %(max)s are needed",
+                len(options),
+            )
+            % counts,
             field="options",
             index=min(len(options), MAX_CHOICES),
-            detail=f"the question {has}",
+            detail=ngettext(
+                "the question has %(count)s option; %(min)s to %(max)s are needed",
+                "the question has %(count)s options; %(min)s to %(max)s are needed",
+                len(options),
+            )
+            % counts,
         )
     for index, option in enumerate(options):
+        number = {"number": index + 1, "max": MAX_OPTION_CHARS}
         if not isinstance(option, str) or not option.strip():
-            raise _fail(label, f"option {index + 1} must be a non-empty string", "options", index)
-        if len(option) > MAX_OPTION_CHARS:
             raise _fail(
-                label, f"option {index + 1} is longer than {MAX_OPTION_CHARS} characters", "options", index
+                label, gettext("option %(number)s must be a non-empty string") % number, "options", index
             )
-        _check_text(option, f"{label}: option {index + 1}")
+        if len(option) > MAX_OPTION_CHARS:
+            detail = gettext("option %(number)s is longer than %(max)s characters") % number
+            raise _fail(label, detail, "options", index)
+        _check_text(option, _labelled(label, gettext("option %(number)s") % number))
 
 
 def _correct_idx(label: str, value: Any, count: int) -> set[int]:
     if not _is_int(value) or not 0 <= value < count:
         raise QuizFormatError(
-            f'{label}: "correct_idx" must be a whole number from 0 to {count - 1}, not {value!r}'
+            gettext('%(label)s: "correct_idx" must be a whole number from 0 to %(last)s, not %(value)s')
+            % {"label": label, "last": count - 1, "value": repr(value)}
         )
     return {value}
 
@@ -181,10 +205,13 @@ def _correct_idx(label: str, value: Any, count: int) -> set[int]:
 def _correct_idxs(label: str, value: Any, count: int) -> set[int]:
     if not isinstance(value, list) or not all(_is_int(i) and 0 <= i < count for i in value):
         raise QuizFormatError(
-            f'{label}: "correct_idxs" must be a list of whole numbers from 0 to {count - 1}, not {value!r}'
+            gettext(
+                '%(label)s: "correct_idxs" must be a list of whole numbers from 0 to %(last)s, not %(value)s'
+            )
+            % {"label": label, "last": count - 1, "value": repr(value)}
         )
     if len(set(value)) != len(value):
-        raise QuizFormatError(f'{label}: "correct_idxs" names an option twice')
+        raise QuizFormatError(gettext('%(label)s: "correct_idxs" names an option twice') % {"label": label})
     return set(value)
 
 
@@ -194,7 +221,9 @@ def _correct_set(label: str, raw: dict, kind: str, count: int) -> set[int]:
         return set()
     if raw.get("correct_idxs") is not None:
         if raw.get("correct_idx") is not None:
-            raise QuizFormatError(f'{label}: give "correct_idx" or "correct_idxs", not both')
+            raise QuizFormatError(
+                gettext('%(label)s: give "correct_idx" or "correct_idxs", not both') % {"label": label}
+            )
         return _correct_idxs(label, raw["correct_idxs"], count)
     if kind == Kind.MULTI:
         return _correct_idxs(label, None, count)
@@ -214,15 +243,20 @@ def _text_choices(label: str, raw: dict) -> list[tuple[str, bool]]:
     """A typed-answer question's choices are its accepted answers (is_correct is not used)."""
     accepted = raw.get("accepted")
     if not isinstance(accepted, list):
-        raise QuizFormatError(f'{label} needs "accepted": a list of 1 to {MAX_CHOICES} accepted answers')
+        raise QuizFormatError(
+            gettext('%(label)s needs "accepted": a list of 1 to %(max)s accepted answers')
+            % {"label": label, "max": MAX_CHOICES}
+        )
     for index, answer in enumerate(accepted):
+        number = {"number": index + 1, "max": TEXT_ANSWER_MAX}
         if not isinstance(answer, str) or not answer.strip():
-            raise _fail(label, f"accepted answer {index + 1} must be a non-empty string", "accepted", index)
+            detail = gettext("accepted answer %(number)s must be a non-empty string") % number
+            raise _fail(label, detail, "accepted", index)
         if len(answer) > TEXT_ANSWER_MAX:
             # A student can type at most this many characters, so a longer answer could never match.
-            detail = f"accepted answer {index + 1} is longer than {TEXT_ANSWER_MAX} characters"
+            detail = gettext("accepted answer %(number)s is longer than %(max)s characters") % number
             raise _fail(label, detail, "accepted", index)
-        _check_text(answer, f"{label}: accepted answer {index + 1}")
+        _check_text(answer, _labelled(label, gettext("accepted answer %(number)s") % number))
     return [(answer, False) for answer in accepted]
 
 
@@ -237,7 +271,10 @@ def _number(label: str, raw: dict, field: str) -> float:
             number = math.inf
         if math.isfinite(number):
             return number
-    raise QuizFormatError(f'{label}: "{field}" must be a number, not {value!r}')
+    raise QuizFormatError(
+        gettext('%(label)s: "%(field)s" must be a number, not %(value)s')
+        % {"label": label, "field": field, "value": repr(value)}
+    )
 
 
 def _slider(label: str, raw: dict) -> Slider:
@@ -249,14 +286,20 @@ def _kind(label: str, raw: dict) -> str:
     if kind is None:
         return Kind.SINGLE
     if kind not in Kind.values:
-        raise QuizFormatError(f'{label}: unknown "kind" {kind!r}; one of {", ".join(Kind.values)}')
+        raise QuizFormatError(
+            gettext('%(label)s: unknown "kind" %(kind)s; one of %(kinds)s')
+            % {"label": label, "kind": repr(kind), "kinds": ", ".join(Kind.values)}
+        )
     return kind
 
 
 def _check_fields_of_kind(label: str, raw: dict, kind: str) -> None:
     for field in sorted(ANSWER_FIELDS - KIND_FIELDS[kind]):
         if raw.get(field) is not None:
-            raise QuizFormatError(f'{label}: {kind} questions do not take "{field}"')
+            raise QuizFormatError(
+                gettext('%(label)s: %(kind)s questions do not take "%(field)s"')
+                % {"label": label, "kind": kind, "field": field}
+            )
 
 
 def _answers(label: str, raw: dict, kind: str) -> tuple[list[tuple[str, bool]], Slider | None]:
@@ -289,18 +332,21 @@ def _image(label: str, value: Any) -> ContentFile | None:
         return None
     match = IMAGE_DATA_URL.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise QuizFormatError(f'{label}: "image" must be a data URL such as data:image/png;base64,...')
+        raise QuizFormatError(
+            gettext('%(label)s: "image" must be a data URL such as data:image/png;base64,...')
+            % {"label": label}
+        )
     encoded = re.sub(r"\s+", "", match["data"])  # base64 tools wrap their lines
     if len(encoded) > MAX_IMAGE_CHARS:  # without decoding what is too large anyway
-        raise QuizFormatError(f"{label}: {IMAGE_TOO_LARGE}")
+        raise QuizFormatError(_labelled(label, str(IMAGE_TOO_LARGE)))
     try:
         upload = ContentFile(base64.b64decode(encoded, validate=True), name="image")
     except (binascii.Error, ValueError):
-        raise QuizFormatError(f'{label}: "image" is not valid base64') from None
+        raise QuizFormatError(gettext('%(label)s: "image" is not valid base64') % {"label": label}) from None
     try:
         ext = image_format(upload)
     except ValidationError as exc:
-        raise QuizFormatError(f"{label}: {exc.messages[0]}") from None
+        raise QuizFormatError(_labelled(label, exc.messages[0])) from None
     upload.name = f"image.{ext}"
     return upload
 
@@ -308,18 +354,21 @@ def _image(label: str, value: Any) -> ContentFile | None:
 def _parse_question(number: int, raw: Any) -> ParsedQuestion:
     label = _question_label(number, raw)
     if not isinstance(raw, dict):
-        raise QuizFormatError(f"{label} must be an object")
+        raise QuizFormatError(gettext("%(label)s must be an object") % {"label": label})
     prompt = raw.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise QuizFormatError(f"{label} has an empty prompt")
-    _check_text(prompt, f"{label}: the prompt")
+        raise QuizFormatError(gettext("%(label)s has an empty prompt") % {"label": label})
+    _check_text(prompt, _labelled(label, gettext("the prompt")))
     kind = _kind(label, raw)
     choices, slider = _answers(label, raw, kind)
     if raw.get("time_limit") is not None:
         _check_time(raw["time_limit"], f'{label}: "time_limit"')
     if "points" in raw and (not _is_int(raw["points"]) or raw["points"] not in ALLOWED_POINTS):
         allowed = ", ".join(str(p) for p in ALLOWED_POINTS)
-        detail = f"must be one of {allowed}, not {raw['points']!r}"
+        detail = gettext("must be one of %(allowed)s, not %(value)s") % {
+            "allowed": allowed,
+            "value": repr(raw["points"]),
+        }
         raise QuizFormatError(f'{label}: "points" {detail}', field="points", detail=detail)
     return ParsedQuestion(
         kind=kind,
@@ -336,18 +385,22 @@ def _parse_question(number: int, raw: Any) -> ParsedQuestion:
 
 def _parse_quiz(data: Any) -> list[ParsedQuestion]:
     if not isinstance(data, dict):
-        raise QuizFormatError(f"A quiz must be a JSON object, not {type(data).__name__}")
+        raise QuizFormatError(
+            gettext("A quiz must be a JSON object, not %(type)s") % {"type": type(data).__name__}
+        )
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise QuizFormatError('The quiz needs a non-empty "title"')
+        raise QuizFormatError(gettext('The quiz needs a non-empty "title"'))
     if len(title) > MAX_TITLE_CHARS:
-        raise QuizFormatError(f"The title is longer than {MAX_TITLE_CHARS} characters")
-    _check_text(title, "The title")
+        raise QuizFormatError(
+            gettext("The title is longer than %(max)s characters") % {"max": MAX_TITLE_CHARS}
+        )
+    _check_text(title, gettext("The title"))
     if data.get("default_timer") is not None:
         _check_time(data["default_timer"], '"default_timer"', "default_timer")
     questions = data.get("questions")
     if not isinstance(questions, list) or not questions:
-        raise QuizFormatError('The quiz needs "questions": a non-empty list')
+        raise QuizFormatError(gettext('The quiz needs "questions": a non-empty list'))
     return [_parse_question(number, raw) for number, raw in enumerate(questions, start=1)]
 
 
@@ -409,11 +462,14 @@ def quiz_from_json(text: str | bytes, *, owner: AbstractBaseUser) -> Quiz:
     try:
         data = json.loads(text)
     except UnicodeDecodeError as exc:
-        raise QuizFormatError("The file is not UTF-8 text") from exc
+        raise QuizFormatError(gettext("The file is not UTF-8 text")) from exc
     except json.JSONDecodeError as exc:
-        raise QuizFormatError(f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
+        raise QuizFormatError(
+            gettext("Not valid JSON: %(error)s at line %(line)s, column %(column)s")
+            % {"error": exc.msg, "line": exc.lineno, "column": exc.colno}
+        ) from exc
     except ValueError as exc:  # e.g. an integer of more digits than Python will convert
-        raise QuizFormatError(f"Not valid JSON: {exc}") from exc
+        raise QuizFormatError(gettext("Not valid JSON: %(error)s") % {"error": exc}) from exc
     return quiz_from_dict(data, owner=owner)
 
 

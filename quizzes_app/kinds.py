@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 MIN_CHOICES, MAX_CHOICES = 2, 6
 TEXT_ANSWER_MAX = 80  # what a student may type, and so the longest accepted answer that can match
@@ -30,13 +32,13 @@ MAX_SLIDER_STEPS = 10_000
 
 
 class Kind(models.TextChoices):
-    SINGLE = "single", "Single answer"
-    MULTI = "multi", "Several answers"
-    TRUEFALSE = "truefalse", "True or false"
-    POLL = "poll", "Poll (not scored)"
-    TEXT = "text", "Type the answer"
-    SLIDER = "slider", "Slider (a number)"
-    ORDER = "order", "Put in order"
+    SINGLE = "single", _("Single answer")
+    MULTI = "multi", _("Several answers")
+    TRUEFALSE = "truefalse", _("True or false")
+    POLL = "poll", _("Poll (not scored)")
+    TEXT = "text", _("Type the answer")
+    SLIDER = "slider", _("Slider (a number)")
+    ORDER = "order", _("Put in order")
 
 
 # Kinds answered by tapping one option, by its index (`answer_idx`).
@@ -65,39 +67,52 @@ def check_question(kind: str, correct_flags: list[bool], slider: Slider | None =
     Codes: "choice_count", "correct_count" (the choices are at fault), "slider", "kind".
     """
     count, correct = len(correct_flags), sum(1 for flag in correct_flags if flag)
+    # The messages are lazy and take their params when read: in the language of whoever reads them.
     if kind not in Kind.values:
-        raise ValidationError(f"Unknown question kind {kind!r}.", code="kind")
+        raise ValidationError(_("Unknown question kind %(kind)s."), code="kind", params={"kind": repr(kind)})
     if kind == Kind.SLIDER:
         if count:
-            raise ValidationError("A slider question has no choices; remove them.", code="choice_count")
+            raise ValidationError(_("A slider question has no choices; remove them."), code="choice_count")
         check_slider(slider)
         return
+    counts = {"count": count, "min": MIN_CHOICES, "max": MAX_CHOICES}
     if kind == Kind.TEXT:
         if not 1 <= count <= MAX_CHOICES:
             raise ValidationError(
-                f"A typed-answer question needs 1 to {MAX_CHOICES} accepted answers; this one has {count}.",
+                _("A typed-answer question needs 1 to %(max)s accepted answers; this one has %(count)s."),
                 code="choice_count",
+                params=counts,
             )
         return
     if kind == Kind.TRUEFALSE and count != 2:
         raise ValidationError(
-            f"A true-or-false question has exactly 2 choices (True, False); this one has {count}.",
+            _("A true-or-false question has exactly 2 choices (True, False); this one has %(count)s."),
             code="choice_count",
+            params=counts,
         )
     if not MIN_CHOICES <= count <= MAX_CHOICES:
         raise ValidationError(
-            f"A question needs {MIN_CHOICES} to {MAX_CHOICES} choices; this one has {count}.",
+            _("A question needs %(min)s to %(max)s choices; this one has %(count)s."),
             code="choice_count",
+            params=counts,
         )
     if kind in (Kind.SINGLE, Kind.TRUEFALSE) and correct != 1:
         raise ValidationError(
-            f"Exactly one choice must be marked correct; {correct} are.", code="correct_count"
+            _("Exactly one choice must be marked correct; %(count)s are."),
+            code="correct_count",
+            params={"count": correct},
         )
     if kind == Kind.MULTI and correct < 1:
-        raise ValidationError("At least one choice must be marked correct; none is.", code="correct_count")
+        raise ValidationError(_("At least one choice must be marked correct; none is."), code="correct_count")
     if kind == Kind.POLL and correct:
         raise ValidationError(
-            f"A poll has no correct answer; unmark the {correct} marked correct.", code="correct_count"
+            ngettext_lazy(
+                "A poll has no correct answer; unmark the %(count)s marked correct.",
+                "A poll has no correct answer; unmark the %(count)s marked correct.",
+                "count",
+            ),
+            code="correct_count",
+            params={"count": correct},
         )
 
 
@@ -113,23 +128,25 @@ def check_slider(slider: Slider | None) -> None:
     ]
     if missing:
         raise _slider_error(
-            "A slider question needs its minimum, maximum, step, correct value and tolerance.", missing[0]
+            _("A slider question needs its minimum, maximum, step, correct value and tolerance."), missing[0]
         )
     if not slider.min < slider.max:
-        raise _slider_error("The slider's minimum must be less than its maximum.", "max")
+        raise _slider_error(_("The slider's minimum must be less than its maximum."), "max")
     if not 0 < slider.step <= slider.max - slider.min:
-        raise _slider_error("The slider's step must be more than 0 and at most max - min.", "step")
+        raise _slider_error(_("The slider's step must be more than 0 and at most max - min."), "step")
     if (slider.max - slider.min) / slider.step > MAX_SLIDER_STEPS:
-        raise _slider_error(f"The slider has more than {MAX_SLIDER_STEPS} steps.", "step")
+        raise _slider_error(_("The slider has more than %(steps)s steps."), "step")
     if not slider.min <= slider.correct <= slider.max:
-        raise _slider_error("The slider's correct value must be between its minimum and maximum.", "correct")
+        raise _slider_error(
+            _("The slider's correct value must be between its minimum and maximum."), "correct"
+        )
     if slider.tolerance < 0:
-        raise _slider_error("The slider's tolerance cannot be negative.", "tolerance")
+        raise _slider_error(_("The slider's tolerance cannot be negative."), "tolerance")
 
 
-def _slider_error(message: str, field: str) -> ValidationError:
-    # The messages have no %-placeholders, so params only carry the field and never change the text.
-    return ValidationError(message, code="slider", params={"field": field})
+def _slider_error(message, field: str) -> ValidationError:
+    # params carry the field at fault; the one message with a number takes it from params too.
+    return ValidationError(message, code="slider", params={"field": field, "steps": MAX_SLIDER_STEPS})
 
 
 def slider_error_field(error: ValidationError) -> str | None:

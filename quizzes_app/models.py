@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from quizzes_app.images import question_image_path, validate_question_image
 from quizzes_app.kinds import MAX_CHOICES, MIN_CHOICES, Kind, Slider, check_question
@@ -13,7 +15,7 @@ from quizzes_app.kinds import MAX_CHOICES, MIN_CHOICES, Kind, Slider, check_ques
 __all__ = ["MAX_CHOICES", "MIN_CHOICES", "Choice", "Kind", "Question", "Quiz", "quiz_problems"]
 
 MIN_TIME_LIMIT, MAX_TIME_LIMIT = 5, 240
-POINTS_CHOICES = [(0, "No points"), (1000, "Standard (1000)"), (2000, "Double (2000)")]
+POINTS_CHOICES = [(0, _("No points")), (1000, _("Standard (1000)")), (2000, _("Double (2000)"))]
 EXPLANATION_MAX = 1000
 
 
@@ -24,10 +26,10 @@ def question_label(number: int, prompt: str | None) -> str:
     """'Question 3 ("What is...")', so an author can find the question in a long quiz."""
     prompt = " ".join(prompt.split()) if isinstance(prompt, str) else ""
     if not prompt:
-        return f"Question {number}"
+        return gettext("Question %(number)s") % {"number": number}
     if len(prompt) > PROMPT_PREVIEW_CHARS:
         prompt = prompt[:PROMPT_PREVIEW_CHARS].rstrip() + "..."
-    return f'Question {number} ("{prompt}")'
+    return gettext('Question %(number)s ("%(prompt)s")') % {"number": number, "prompt": prompt}
 
 
 def quiz_problems(quiz_id: int) -> list[str]:
@@ -51,24 +53,28 @@ def quiz_problems(quiz_id: int) -> list[str]:
         except ValidationError as exc:
             problems.append(f"{question_label(number, question.prompt)}: {exc.messages[0]}")
     if not questions:
-        problems.append("The quiz has no questions.")
+        problems.append(gettext("The quiz has no questions."))
     return problems
 
 
 class Quiz(models.Model):
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quizzes")
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quizzes", verbose_name=_("owner")
+    )
     default_time_limit = models.PositiveSmallIntegerField(
+        _("default time limit"),
         default=20,
         validators=[MinValueValidator(MIN_TIME_LIMIT), MaxValueValidator(MAX_TIME_LIMIT)],
-        help_text="Seconds per question unless the question sets its own.",
+        help_text=_("Seconds per question unless the question sets its own."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
-        verbose_name_plural = "quizzes"
+        verbose_name = _("quiz")
+        verbose_name_plural = _("quizzes")
         ordering = ["-updated_at", "pk"]
 
     def __str__(self) -> str:
@@ -76,39 +82,49 @@ class Quiz(models.Model):
 
 
 class Question(models.Model):
-    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
-    order = models.PositiveIntegerField(default=0, db_index=True)
-    prompt = models.TextField()
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions", verbose_name=_("quiz"))
+    order = models.PositiveIntegerField(_("order"), default=0, db_index=True)
+    prompt = models.TextField(_("prompt"))
     time_limit = models.PositiveSmallIntegerField(
+        _("time limit"),
         null=True,
         blank=True,
         validators=[MinValueValidator(MIN_TIME_LIMIT), MaxValueValidator(MAX_TIME_LIMIT)],
-        help_text="Seconds; empty uses the quiz default.",
+        help_text=_("Seconds; empty uses the quiz default."),
     )
-    points = models.PositiveSmallIntegerField(choices=POINTS_CHOICES, default=1000)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
+    points = models.PositiveSmallIntegerField(_("points"), choices=POINTS_CHOICES, default=1000)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SINGLE)
     explanation = models.TextField(
+        _("explanation"),
         blank=True,
         max_length=EXPLANATION_MAX,
-        help_text="Optional; shown to everyone when the answer is revealed.",
+        help_text=_("Optional; shown to everyone when the answer is revealed."),
     )
     image = models.ImageField(
-        upload_to=question_image_path, blank=True, validators=[validate_question_image],
-        help_text="Optional; PNG, JPEG, GIF or WebP, up to 5 MB. Shown on the big screen and on phones.",
+        _("image"), upload_to=question_image_path, blank=True, validators=[validate_question_image],
+        help_text=_("Optional; PNG, JPEG, GIF or WebP, up to 5 MB. Shown on the big screen and on phones."),
     )  # fmt: skip
     image_alt = models.CharField(
-        "image description", max_length=200, blank=True, help_text="What the image shows, for screen readers."
+        _("image description"),
+        max_length=200,
+        blank=True,
+        help_text=_("What the image shows, for screen readers."),
     )
     # Slider questions only: the range a student picks from, the answer, and how far off still counts.
-    slider_min = models.FloatField("minimum", null=True, blank=True)
-    slider_max = models.FloatField("maximum", null=True, blank=True)
-    slider_step = models.FloatField("step", null=True, blank=True)
-    slider_correct = models.FloatField("correct value", null=True, blank=True)
+    slider_min = models.FloatField(_("minimum"), null=True, blank=True)
+    slider_max = models.FloatField(_("maximum"), null=True, blank=True)
+    slider_step = models.FloatField(_("step"), null=True, blank=True)
+    slider_correct = models.FloatField(_("correct value"), null=True, blank=True)
     slider_tolerance = models.FloatField(
-        "tolerance", null=True, blank=True, help_text="An answer this close to the correct value counts."
+        _("tolerance"),
+        null=True,
+        blank=True,
+        help_text=_("An answer this close to the correct value counts."),
     )
 
     class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
         ordering = ["order", "pk"]
 
     def __str__(self) -> str:
@@ -129,7 +145,7 @@ class Question(models.Model):
 
     def clean(self) -> None:
         if not self.prompt.strip():
-            raise ValidationError({"prompt": "The prompt cannot be empty."})
+            raise ValidationError({"prompt": _("The prompt cannot be empty.")})
         if self.kind == Kind.SLIDER:
             check_question(self.kind, [], self.slider)
         # Unsaved questions get their choices checked by the admin formset or the importer.
@@ -138,12 +154,16 @@ class Question(models.Model):
 
 
 class Choice(models.Model):
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
-    order = models.PositiveSmallIntegerField(default=0)
-    text = models.CharField(max_length=200)
-    is_correct = models.BooleanField(default=False)
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="choices", verbose_name=_("question")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    text = models.CharField(_("text"), max_length=200)
+    is_correct = models.BooleanField(_("is correct"), default=False)
 
     class Meta:
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
         ordering = ["order", "pk"]
 
     def __str__(self) -> str:

@@ -14,13 +14,15 @@ from csp.decorators import csp_replace
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from quizzes_app.models import Question, Quiz
 
 SCREENS = {"phone": "admin/quizzes_app/quiz/preview_phone.html",
            "projector": "admin/quizzes_app/quiz/preview_projector.html"}  # fmt: skip
-MOMENTS = {"open": "As it opens", "reveal": "At the reveal"}
+MOMENTS = {"open": _("As it opens"), "reveal": _("At the reveal")}
 
 
 def preview_url(question: Question, moment: str = "open") -> str:
@@ -53,11 +55,11 @@ class QuizPreviewMixin:
         """The quiz (if this user may see it), its questions in order, and the asked one's index."""
         quiz = self.get_object(request, str(quiz_id))
         if quiz is None or not self.has_view_permission(request, quiz):
-            raise Http404("No such quiz.")
+            raise Http404(gettext("No such quiz."))
         questions = list(quiz.questions.all())
         index = next((i for i, q in enumerate(questions) if q.pk == question_id), None)
         if index is None:
-            raise Http404("No such question in this quiz.")
+            raise Http404(gettext("No such question in this quiz."))
         return quiz, questions, index
 
     def preview_view(self, request: HttpRequest, quiz_id: int, question_id: int) -> HttpResponse:
@@ -80,7 +82,8 @@ class QuizPreviewMixin:
             "phone_url": screen_url.replace("/-/", "/phone/") + suffix,
             "projector_url": screen_url.replace("/-/", "/projector/") + suffix,
             "quiz_url": reverse("admin:quizzes_app_quiz_change", args=[quiz.pk]),
-            "title": f"Preview: question {index + 1} of {len(questions)}",
+            "title": gettext("Preview: question %(number)s of %(total)s")
+            % {"number": index + 1, "total": len(questions)},
         }
         return TemplateResponse(request, "admin/quizzes_app/quiz/preview.html", context)
 
@@ -90,7 +93,7 @@ class QuizPreviewMixin:
         from sessions_app.web.preview import question_preview  # see the module's docstring
 
         if screen not in SCREENS:
-            raise Http404("No such screen.")
+            raise Http404(gettext("No such screen."))
         _, questions, index = self._previewed(request, quiz_id, question_id)
         revealed = request.GET.get("at") == "reveal"
         host, player = question_preview(questions[index], index + 1, len(questions), revealed=revealed)

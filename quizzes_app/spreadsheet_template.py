@@ -9,27 +9,32 @@ from __future__ import annotations
 import csv
 import io
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from quizzes_app.kinds import MAX_CHOICES
 
 ANSWERS = tuple(f"answer{n}" for n in range(1, MAX_CHOICES + 1))
 SLIDER_COLUMNS = ("slider_min", "slider_max", "slider_step", "slider_tolerance")
 # Knewit's template, in order: (key, header, what goes in it). The import page and README show this.
+# The headers are what the importer reads (spreadsheets.HEADERS), so they stay English in every
+# language; what goes in each column is explained in the teacher's.
 COLUMNS = [
-    ("question", "Question", "The question (required)."),
-    ("kind", "Kind", "single (the default), multi, truefalse, poll, text, slider or order."),
+    ("question", "Question", _("The question (required).")),
+    ("kind", "Kind", _("single (the default), multi, truefalse, poll, text, slider or order.")),
     *[
-        (key, f"Answer {n}", "Options; for text the accepted answers; for order the items, in order.")
+        (key, f"Answer {n}", _("Options; for text the accepted answers; for order the items, in order."))
         for n, key in enumerate(ANSWERS, start=1)
     ],
-    ("correct", "Correct", "The right answer's number (1-6); for multi several: 1, 3. Empty for poll, text"
-     " and order; for slider the right value."),
-    ("time_limit", "Time limit", "Seconds, 5 to 240; empty: the quiz's default."),
-    ("points", "Points", "0, 1000 (the default) or 2000."),
-    ("explanation", "Explanation", "Optional; shown when the answer is revealed."),
-    ("slider_min", "Slider min", "Slider only: the lowest value."),
-    ("slider_max", "Slider max", "Slider only: the highest value."),
-    ("slider_step", "Slider step", "Slider only; empty: 1."),
-    ("slider_tolerance", "Slider tolerance", "Slider only: how far off still counts; empty: 0."),
+    ("correct", "Correct", _("The right answer's number (1-6); for multi several: 1, 3. Empty for poll,"
+     " text and order; for slider the right value.")),
+    ("time_limit", "Time limit", _("Seconds, 5 to 240; empty: the quiz's default.")),
+    ("points", "Points", _("0, 1000 (the default) or 2000.")),
+    ("explanation", "Explanation", _("Optional; shown when the answer is revealed.")),
+    ("slider_min", "Slider min", _("Slider only: the lowest value.")),
+    ("slider_max", "Slider max", _("Slider only: the highest value.")),
+    ("slider_step", "Slider step", _("Slider only; empty: 1.")),
+    ("slider_tolerance", "Slider tolerance", _("Slider only: how far off still counts; empty: 0.")),
 ]  # fmt: skip
 NAMES = {key: name for key, name, _ in COLUMNS}
 EXAMPLES = [
@@ -82,10 +87,10 @@ def template_xlsx() -> bytes:
     widths = {"question": 44, "explanation": 40, "kind": 10, "correct": 10, "points": 8, "time_limit": 10}
     for number, key in enumerate(KEYS, start=1):
         sheet.column_dimensions[get_column_letter(number)].width = widths.get(key, 16)
-    help_sheet = workbook.create_sheet("Columns")
-    help_sheet.append(["Column", "What goes in it"])
-    for _, name, text in COLUMNS:
-        help_sheet.append([name, text])
+    help_sheet = workbook.create_sheet("Columns")  # not imported: in the teacher's language
+    help_sheet.append([gettext("Column"), gettext("What goes in it")])
+    for _key, name, text in COLUMNS:
+        help_sheet.append([name, str(text)])
     for cell in help_sheet[1]:
         cell.font = Font(bold=True)
     help_sheet.column_dimensions["A"].width = 18

@@ -10,6 +10,7 @@ file at once, before anything is saved.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import re
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import translation
+from django.utils.translation import gettext
 
 from quizzes_app.io import QuizFormatError, quiz_check, quiz_from_dict
 from quizzes_app.kinds import MAX_CHOICES, Kind, format_number
@@ -47,10 +50,20 @@ HEADERS = [
 # What teachers call the kinds, letters only and lower case; Kahoot calls a question a "quiz".
 KIND_NAMES = {
     **{re.sub(r"[^a-z]", "", kind): kind for kind in Kind.values},
-    **{re.sub(r"[^a-z]", "", label.lower()): kind for kind, label in Kind.choices},
     "quiz": Kind.SINGLE, "multiple": Kind.MULTI, "multiplechoice": Kind.MULTI, "tf": Kind.TRUEFALSE,
     "typed": Kind.TEXT, "typeanswer": Kind.TEXT, "puzzle": Kind.ORDER,
 }  # fmt: skip
+
+
+@functools.cache
+def kind_names() -> dict[str, str]:
+    """KIND_NAMES and the kinds' labels in English ("Single answer"), whatever language is active:
+    the labels are lazy translations, read untranslated (override(None)) once the apps are ready."""
+    with translation.override(None):
+        labels = {re.sub(r"[^a-z]", "", str(label).lower()): kind for kind, label in Kind.choices}
+    return {**labels, **KIND_NAMES}
+
+
 TRUE_FALSE_WORDS = {"true": 1, "false": 2}
 SEPARATORS = re.compile(r"[,;\s]+|\band\b")
 
@@ -61,7 +74,7 @@ class SpreadsheetError(QuizFormatError):
     def __init__(self, errors: list[str]) -> None:
         shown = errors[:MAX_LISTED_ERRORS]
         if len(errors) > len(shown):
-            shown.append(f"... and {len(errors) - len(shown)} more.")
+            shown.append(gettext("... and %(count)s more.") % {"count": len(errors) - len(shown)})
         super().__init__("\n".join(shown))
         self.errors, self.count = shown, len(errors)
 
@@ -82,14 +95,16 @@ class Header:
 def read_rows(data: bytes, filename: str) -> list[list[Any]]:
     """The first sheet's rows (an XLSX) or the CSV's, as lists of cell values; SpreadsheetError if neither."""
     if len(data) > MAX_FILE_BYTES:
-        raise SpreadsheetError(["The file is larger than 10 MB."])
+        raise SpreadsheetError([gettext("The file is larger than 10 MB.")])
     suffix = Path(filename).suffix.lower()
     if data[:4] == b"PK\x03\x04":
         return _xlsx_rows(data)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise SpreadsheetError(["Old Excel .xls workbooks cannot be read: save it as .xlsx or .csv."])
+        raise SpreadsheetError(
+            [gettext("Old Excel .xls workbooks cannot be read: save it as .xlsx or .csv.")]
+        )
     if suffix in (".xlsx", ".xlsm"):
-        raise SpreadsheetError(["The file is not an XLSX workbook."])
+        raise SpreadsheetError([gettext("The file is not an XLSX workbook.")])
     return _csv_rows(data)
 
 
@@ -100,13 +115,13 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile:
-        raise SpreadsheetError(["The file is not an XLSX workbook."]) from None
+        raise SpreadsheetError([gettext("The file is not an XLSX workbook.")]) from None
     if unpacked > MAX_UNPACKED_BYTES:
-        raise SpreadsheetError(["The workbook unpacks to more than 50 MB."])
+        raise SpreadsheetError([gettext("The workbook unpacks to more than 50 MB.")])
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # a damaged or foreign zip fails in many ways inside openpyxl
-        raise SpreadsheetError(["The file is not an XLSX workbook that can be read."]) from None
+        raise SpreadsheetError([gettext("The file is not an XLSX workbook that can be read.")]) from None
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some writers record a wrong size; read what is there
@@ -117,7 +132,7 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
                 break
         return rows
     except Exception:
-        raise SpreadsheetError(["The workbook's first sheet cannot be read."]) from None
+        raise SpreadsheetError([gettext("The workbook's first sheet cannot be read.")]) from None
     finally:
         workbook.close()
 
@@ -127,10 +142,14 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SpreadsheetError(
-            ['The file is neither an XLSX workbook nor CSV text in UTF-8 (Excel: save as "CSV UTF-8").']
+            [
+                gettext(
+                    'The file is neither an XLSX workbook nor CSV text in UTF-8 (Excel: save as "CSV UTF-8").'
+                )
+            ]
         ) from None
     if "\x00" in text:
-        raise SpreadsheetError(["The file is not a spreadsheet (CSV or XLSX)."])
+        raise SpreadsheetError([gettext("The file is not a spreadsheet (CSV or XLSX).")])
     try:
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
     except csv.Error:
@@ -143,7 +162,9 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
             if len(rows) >= MAX_SCANNED_ROWS:
                 break
     except csv.Error as exc:
-        raise SpreadsheetError([f"Row {reader.line_num}: not valid CSV ({exc})."]) from None
+        raise SpreadsheetError(
+            [gettext("Row %(row)s: not valid CSV (%(error)s).") % {"row": reader.line_num, "error": exc}]
+        ) from None
     return rows
 
 
@@ -172,7 +193,10 @@ def find_header(rows: list[list[Any]]) -> Header:
             if key is None:
                 continue  # a column of the teacher's own, or Kahoot's numbers: not read
             if key in header.columns:
-                errors.append(f'Row {header.row}: there are two "{NAMES[key]}" columns.')
+                errors.append(
+                    gettext('Row %(row)s: there are two "%(column)s" columns.')
+                    % {"row": header.row, "column": NAMES[key]}
+                )
             header.columns[key] = column
             header.names[key] = " ".join(str(cell).split())
         if errors:
@@ -180,8 +204,11 @@ def find_header(rows: list[list[Any]]) -> Header:
         return header
     raise SpreadsheetError(
         [
-            f'No header row: none of the first {HEADER_SEARCH_ROWS} rows names a "Question" column and an'
-            ' "Answer 1" or "Correct" column. Start from the template on the import page.'
+            gettext(
+                'No header row: none of the first %(rows)s rows names a "Question" column and an'
+                ' "Answer 1" or "Correct" column. Start from the template on the import page.'
+            )
+            % {"rows": HEADER_SEARCH_ROWS}
         ]
     )
 
@@ -239,10 +266,11 @@ class RowReader:
         self.errors: list[str] = []
 
     def error(self, key: str | None, detail: str) -> None:
-        where = (
-            f'Row {self.row_number}, column "{self.header.name(key)}"' if key else f"Row {self.row_number}"
-        )
-        self.errors.append(f"{where}: {detail}")
+        place = {"row": self.row_number, "column": self.header.name(key) if key else "", "detail": detail}
+        if key:
+            self.errors.append(gettext('Row %(row)s, column "%(column)s": %(detail)s') % place)
+        else:
+            self.errors.append(gettext("Row %(row)s: %(detail)s") % place)
 
     def text(self, key: str) -> str:
         return _text(self.cells.get(key))
@@ -254,8 +282,11 @@ class RowReader:
         try:
             return _whole(self.cells.get(key)) if whole else _number(self.cells.get(key))
         except ValueError:
-            kind = "a whole number" if whole else "a number"
-            self.error(key, f"must be {kind}, not {self.text(key)!r}")
+            value = {"value": repr(self.text(key))}
+            if whole:
+                self.error(key, gettext("must be a whole number, not %(value)s") % value)
+            else:
+                self.error(key, gettext("must be a number, not %(value)s") % value)
             return None
 
 
@@ -263,9 +294,13 @@ def _kind(row: RowReader, correct_count: int) -> str:
     value = row.text("kind")
     if not value:  # Kahoot's sheet has no kind: one right answer or several
         return Kind.MULTI if correct_count > 1 else Kind.SINGLE
-    kind = KIND_NAMES.get(re.sub(r"[^a-z]", "", value.lower()))
+    kind = kind_names().get(re.sub(r"[^a-z]", "", value.lower()))
     if kind is None:
-        row.error("kind", f"unknown kind {value!r}; use one of {', '.join(Kind.values)}")
+        row.error(
+            "kind",
+            gettext("unknown kind %(kind)s; use one of %(kinds)s")
+            % {"kind": repr(value), "kinds": ", ".join(Kind.values)},
+        )
         return Kind.SINGLE
     return kind
 
@@ -277,7 +312,9 @@ def _answers(row: RowReader) -> list[str]:
     for i in range(last):
         if not texts[i]:
             row.error(
-                ANSWERS[i], f"is empty, but Answer {last + 1} is not: fill the answers from Answer 1 on"
+                ANSWERS[i],
+                gettext("is empty, but Answer %(number)s is not: fill the answers from Answer 1 on")
+                % {"number": last + 1},
             )
     return [text for text in texts[: last + 1] if text]
 
@@ -296,7 +333,11 @@ def _correct_numbers(row: RowReader, kind: str, count: int) -> list[int]:
         elif token.isdigit() and 1 <= int(token) <= max(count, 1):
             numbers.append(int(token))
         else:
-            row.error("correct", f"{token!r} is not the number of an answer (1 to {max(count, 1)})")
+            row.error(
+                "correct",
+                gettext("%(value)s is not the number of an answer (1 to %(max)s)")
+                % {"value": repr(token), "max": max(count, 1)},
+            )
     return sorted(set(numbers))
 
 
@@ -304,7 +345,7 @@ def _question(row: RowReader) -> dict[str, Any]:
     """The row as a question of the quiz object (io.py), or what is wrong in its cells."""
     question: dict[str, Any] = {"prompt": row.text("question")}
     if not question["prompt"]:
-        row.error("question", "is empty")
+        row.error("question", gettext("is empty"))
     answers = _answers(row)
     correct_given = bool(row.text("correct"))
     kind = _kind(row, len(_tokens(row.text("correct"))))
@@ -314,7 +355,7 @@ def _question(row: RowReader) -> dict[str, Any]:
     else:
         for key in SLIDER_COLUMNS:
             if row.text(key):
-                row.error(key, "is only for slider questions; leave it empty")
+                row.error(key, gettext("is only for slider questions; leave it empty"))
         if kind == Kind.TEXT:
             question["accepted"] = answers
         elif answers or kind != Kind.TRUEFALSE:  # a true-or-false question may leave True, False out
@@ -322,11 +363,18 @@ def _question(row: RowReader) -> dict[str, Any]:
         count = len(answers) or (2 if kind == Kind.TRUEFALSE else 0)
         if kind in (Kind.SINGLE, Kind.TRUEFALSE, Kind.MULTI):
             if not correct_given:
-                row.error("correct", f"is empty: give the number of the right answer (1 to {max(count, 1)})")
+                row.error(
+                    "correct",
+                    gettext("is empty: give the number of the right answer (1 to %(max)s)")
+                    % {"max": max(count, 1)},
+                )
             question["correct_idxs"] = [n - 1 for n in _correct_numbers(row, kind, count)]
         elif correct_given:
-            why = "every answer listed is accepted" if kind == Kind.TEXT else "this kind has no right answer"
-            row.error("correct", f"must be empty for a {kind} question: {why}")
+            if kind == Kind.TEXT:
+                why = gettext("must be empty for a %(kind)s question: every answer listed is accepted")
+            else:
+                why = gettext("must be empty for a %(kind)s question: this kind has no right answer")
+            row.error("correct", why % {"kind": kind})
     if (time_limit := row.number("time_limit", whole=True)) is not None:
         question["time_limit"] = time_limit
     if (points := row.number("points", whole=True)) is not None:
@@ -338,7 +386,9 @@ def _question(row: RowReader) -> dict[str, Any]:
 
 def _slider(row: RowReader, question: dict[str, Any], answers: list[str]) -> None:
     if answers:
-        row.error("answer1", "must be empty for a slider question: its range is in the Slider columns")
+        row.error(
+            "answer1", gettext("must be empty for a slider question: its range is in the Slider columns")
+        )
     defaults = {"slider_step": 1.0, "slider_tolerance": 0.0}
     for key, field in (("slider_min", "min"), ("slider_max", "max"), ("correct", "correct"),
                        ("slider_step", "step"), ("slider_tolerance", "tolerance")):  # fmt: skip
@@ -346,7 +396,11 @@ def _slider(row: RowReader, question: dict[str, Any], answers: list[str]) -> Non
         if value is None and not row.text(key):
             value = defaults.get(key)
             if value is None:
-                row.error(key, f"is empty: a slider question needs its {NAMES[key].lower()}")
+                row.error(
+                    key,
+                    gettext("is empty: a slider question needs its %(column)s")
+                    % {"column": NAMES[key].lower()},
+                )
         question[field] = value
 
 
@@ -372,13 +426,23 @@ def quiz_object(rows: list[list[Any]], title: str) -> dict[str, Any]:
     while readers and readers[-1].is_empty():  # the template's unused rows
         readers.pop()
     if not readers:
-        raise SpreadsheetError([f"There are no questions under the header row (row {header.row})."])
+        raise SpreadsheetError(
+            [gettext("There are no questions under the header row (row %(row)s).") % {"row": header.row}]
+        )
     if len(readers) > MAX_QUESTIONS:
-        raise SpreadsheetError([f"The sheet has {len(readers)} rows of questions; at most {MAX_QUESTIONS}."])
+        raise SpreadsheetError(
+            [
+                gettext("The sheet has %(count)s rows of questions; at most %(max)s.")
+                % {"count": len(readers), "max": MAX_QUESTIONS}
+            ]
+        )
     errors, questions = [], []
     for row in readers:
         if row.is_empty():
-            row.errors.append(f"Row {row.row_number} is empty, between questions: delete it or fill it in.")
+            row.errors.append(
+                gettext("Row %(row)s is empty, between questions: delete it or fill it in.")
+                % {"row": row.row_number}
+            )
         else:
             question = _question(row)
             if not row.errors:
@@ -395,7 +459,7 @@ def quiz_object(rows: list[list[Any]], title: str) -> dict[str, Any]:
 
 def title_from(filename: str) -> str:
     """A quiz title from a file name: "solar_system.xlsx" -> "solar system"."""
-    return " ".join(Path(filename).stem.replace("_", " ").split())[:200] or "Imported quiz"
+    return " ".join(Path(filename).stem.replace("_", " ").split())[:200] or gettext("Imported quiz")
 
 
 def quiz_from_spreadsheet(

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from quizzes_app.copying import quiz_copy
@@ -41,7 +42,7 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
     match = QUESTION_IMAGE.fullmatch(path)
     file = Path(settings.MEDIA_ROOT, path) if match else None
     if file is None or not file.is_file():
-        raise Http404("No such image.")
+        raise Http404(gettext("No such image."))
     stat = file.stat()
     mtime = int(stat.st_mtime)
     etag = f'"{match["stem"]}"'
@@ -63,9 +64,11 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
 def quiz_duplicate(request: HttpRequest, quiz_id: int) -> HttpResponse:
     """The dashboard's "Duplicate": a copy of one of my quizzes, opened on its page to be changed."""
     if not is_host(request.user) or not request.user.has_perm("quizzes_app.add_quiz"):
-        raise PermissionDenied("Only hosts can duplicate quizzes.")
+        raise PermissionDenied(gettext("Only hosts can duplicate quizzes."))
     mine = Quiz.objects.all() if request.user.is_superuser else Quiz.objects.filter(owner=request.user)
     copy = quiz_copy(get_object_or_404(mine, pk=quiz_id), owner=request.user)
-    messages.success(request, f"Made “{copy.title}”: change what you like and save it.")
+    messages.success(
+        request, gettext("Made “%(title)s”: change what you like and save it.") % {"title": copy.title}
+    )
     url = reverse("admin:quizzes_app_quiz_change", args=[copy.pk])
     return HttpResponseRedirect(f"{url}?{urlencode({'next': reverse('host_dashboard')})}")

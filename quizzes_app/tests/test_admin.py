@@ -282,7 +282,7 @@ def test_upload_page_imports_and_redirects(host_client, host):
     quiz = Quiz.objects.get(title="Uploaded")
     assert quiz.owner == host
     assert response.redirect_chain[-1][0] == quiz_url(quiz)
-    assert "Imported “Uploaded” with 1 questions." in response.content.decode()
+    assert "Imported “Uploaded” with 1 question." in response.content.decode()
     assert Choice.objects.get(question__quiz=quiz, is_correct=True).text == "b"
 
 

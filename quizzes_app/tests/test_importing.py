@@ -69,7 +69,7 @@ def test_a_good_spreadsheet_is_imported(host_client, host, maker, name):
     quiz = Quiz.objects.get()
     assert (quiz.title, quiz.owner) == ("planets", host)
     assert response.redirect_chain[-1][0] == quiz_url(quiz)
-    assert "Imported “planets” with 1 questions." in response.content.decode()
+    assert "Imported “planets” with 1 question." in response.content.decode()
     assert saved_state(quiz) == [("single", "Largest planet?", [("Mars", False), ("Jupiter", True)])]
 
 
