@@ -2,7 +2,8 @@
 
 bench/run.py --pages measures a join burst as a classroom makes it, every step of every phone
 interleaved with the others and with the lobby's pushes. This runs the steps one at a time for N
-phones (every GET of the join form, then every POST, every play page, every page socket) against one
+phones (every GET of the join form, then every POST, which htmx sends and the play page answers, then
+every page socket) against one
 Daphne with the embedded defaults (SQLite, in-memory layer), and prints the server's CPU per step:
 
     python bench/joinsteps.py --students 600 [--concurrency 50]
@@ -26,7 +27,7 @@ if __package__ in (None, ""):
 from bench import phone, run
 from bench.loadgen import Config, bench_quiz, open_socket, proc_cpu_seconds
 
-STEPS = ("get", "post", "play", "socket")
+STEPS = ("get", "post", "socket")
 
 
 async def create_session(port: int, token: str, students: int) -> str:
@@ -54,7 +55,7 @@ async def create_session(port: int, token: str, students: int) -> str:
 async def measure(port: int, code: str, pid: int, students: int, concurrency: int) -> dict[str, dict]:
     base = f"http://127.0.0.1:{port}"
     browsers = [phone.Browser(base, timeout=120) for _ in range(students)]
-    carried: dict[int, str] = {}  # what the next step needs: the CSRF field, then the play page's path
+    carried: dict[int, str] = {}  # what the POST needs: the CSRF field
     sockets = []
     limit = asyncio.Semaphore(concurrency)
 
@@ -71,14 +72,9 @@ async def measure(port: int, code: str, pid: int, students: int, concurrency: in
                     "nickname": f"Steps {i}",
                     "password": "",
                 }
-                joined = await browser.request("POST", "/", fields)
-                if joined.status != 302:
+                joined = await browser.request("POST", "/", fields, phone.boosted(base, f"/join/{code}/"))
+                if joined.status != 200 or "ws-connect" not in joined.text:
                     raise RuntimeError(f"POST: {joined.status}")
-                carried[i] = joined.header("location") or ""
-            elif name == "play":
-                play = await browser.request("GET", carried[i])
-                if play.status != 200:
-                    raise RuntimeError(f"play: {play.status}")
                 await browser.close()
             else:
                 url = f"ws://127.0.0.1:{port}/ws/page/play/{code}/"

@@ -13,8 +13,9 @@ What a run does:
   1. the children open a socket on /ws for each protocol student (at most --connect-concurrency
      handshakes in flight) and wait for `welcome`; the host saves an inline quiz and creates a session;
   2. every protocol student sends `session.join` at once; every page student GETs /join/<code>/,
-     POSTs the form (CSRF cookie and field, same-site Origin), follows the redirect to /play/<code>/
-     and opens /ws/page/play/<code>/ with the rejoin cookie, at most --connect-concurrency at a time
+     POSTs the form as htmx does (CSRF cookie and field, same-site Origin, htmx's headers), which
+     answers with the play page, and opens /ws/page/play/<code>/ with the rejoin cookie, at most
+     --connect-concurrency at a time
      (join time: first join started -> last student in: `session.joined`, or the page's first stage);
   3. per question: the host sends `quiz.start` / `question.next`; each student answers at a random
      moment in [0, --window] s after its question (a page sends what htmx sends for the button, if
@@ -207,7 +208,7 @@ class Student:
         self.result_t: dict[int, float] = {}
         self.results_t: dict[int, float] = {}
         # pages only
-        self.steps: dict[str, float] = {}  # seconds of each step of joining: get, post, play, socket
+        self.steps: dict[str, float] = {}  # seconds of each step of joining: get, post, socket
         self.cur_q = 0  # the last question the page showed
         self.shown: tuple = ("lobby", 0)  # the page's stage now, and the question it belongs to
         self.verdicts: dict[int, list] = defaultdict(list)  # [(t, verdict, figures, after_next)]
@@ -428,7 +429,7 @@ class Group:
     # --- a student on the pages (bench/phone.py) ---
 
     async def join_page(self, s: Student, code: str) -> None:
-        """GET the join form, POST it, follow the redirect to the play page, open the page socket.
+        """GET the join form, POST it as htmx does (the answer is the play page), open the page socket.
 
         At most --connect-concurrency phones (over all children) are in these steps at once.
         """
@@ -445,16 +446,11 @@ class Group:
                     raise JoinFailed(f"get:{form.status}")
                 fields = {"csrfmiddlewaretoken": token, "code": code, "nickname": s.name, "password": ""}
                 t = time.time()
-                joined = await browser.request("POST", "/", fields)
+                joined = await browser.request("POST", "/", fields, phone.boosted(base, f"/join/{code}/"))
                 s.steps["post"] = time.time() - t
-                play_path = joined.header("location") or ""
-                if joined.status != 302 or not play_path.startswith("/play/"):
+                pushed = joined.header("hx-push-url") or ""
+                if joined.status != 200 or not pushed.startswith("/play/") or "ws-connect" not in joined.text:
                     raise JoinFailed(f"post:{joined.status}")
-                t = time.time()
-                play = await browser.request("GET", play_path)
-                s.steps["play"] = time.time() - t
-                if play.status != 200 or "ws-connect" not in play.text:
-                    raise JoinFailed(f"play:{play.status}")
                 await browser.close()
                 t = time.time()
                 s.url = f"ws{base[4:]}/ws/page/play/{code}/"

@@ -1,8 +1,9 @@
 """What a phone's browser does on the pages, for bench/loadgen.py: HTTP requests with cookies, and
 reading the HTML regions the page socket pushes (templates/sessions/partials/).
 
-No browser: the join form is fetched and posted as a browser would (CSRF cookie and field, same-site
-Origin), the redirect to the play page followed, and the page socket opened with the rejoin cookie.
+No browser: the join form is fetched and posted as htmx posts it (the form is boosted: CSRF cookie and
+field, same-site Origin, htmx's headers), which answers with the play page itself, and the page socket
+is opened with the rejoin cookie.
 What the page shows is read from the pushed HTML with a few patterns; answers are the JSON that
 htmx-ext-ws sends for a `ws-send` button.
 """
@@ -45,10 +46,12 @@ class Browser:
     def origin(self) -> str:
         return self.base
 
-    async def request(self, method: str, path: str, form: dict | None = None) -> Response:
-        return await asyncio.wait_for(self._request(method, path, form), self.timeout)
+    async def request(
+        self, method: str, path: str, form: dict | None = None, headers: dict | None = None
+    ) -> Response:
+        return await asyncio.wait_for(self._request(method, path, form, headers or {}), self.timeout)
 
-    async def _request(self, method: str, path: str, form: dict | None) -> Response:
+    async def _request(self, method: str, path: str, form: dict | None, headers: dict) -> Response:
         if self.writer is None:
             url = urlsplit(self.base)
             self.reader, self.writer = await asyncio.open_connection(url.hostname, url.port)
@@ -64,6 +67,7 @@ class Browser:
                 "Content-Type: application/x-www-form-urlencoded",
                 f"Content-Length: {len(body)}",
             ]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin1") + body)
         response = await self._read_response()
         for value in (v for k, v in response.headers if k == "set-cookie"):
@@ -109,6 +113,11 @@ class Browser:
             except OSError:
                 pass
         self.reader = self.writer = None
+
+
+def boosted(base: str, path: str) -> dict:
+    """The headers htmx adds to a boosted form's request (the join form: hx-boost)."""
+    return {"HX-Request": "true", "HX-Boosted": "true", "HX-Current-URL": f"{base}{path}"}
 
 
 CSRF_FIELD_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

@@ -224,6 +224,28 @@ def test_good_join_sets_an_httponly_cookie_and_goes_to_play(client, session):
     assert "Ada" in page.content.decode()
 
 
+def test_a_join_posted_by_htmx_is_answered_with_the_play_page_itself(client, session):
+    """The join form is boosted: one round trip fewer for each phone (issue #16). The answer is the
+    play page, its address pushed, with the same cookie; a reload then asks /play/ as usual."""
+    boosted = {"HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true"}
+    response = client.post(
+        reverse("join"), {"code": session.code, "nickname": "Ada", "password": ""}, **boosted
+    )
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == f"/play/{session.code}/"
+    html = response.content.decode()
+    assert f'ws-connect="/ws/page/play/{session.code}/"' in html and "Ada" in html
+    cookie = response.cookies[rejoin_cookie_name(session.code)]
+    assert cookie["httponly"] is True and cookie.value
+    assert client.get(f"/play/{session.code}/").status_code == 200
+
+    refused = client.post(
+        reverse("join"), {"code": session.code, "nickname": "ada", "password": ""}, **boosted
+    )
+    assert refused.status_code == 400 and refused["HX-Push-Url"] == "false"  # the form stays where it was
+    assert "That nickname is taken" in refused.content.decode()
+
+
 def test_join_trims_the_pin(client, session):
     response = post_join(client, f" {session.code} ", "Ada")
     assert response.status_code == 302

@@ -71,6 +71,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); announce(); });
+  // The join form is boosted: its answer, the play page, replaces the form without a page load.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.boosted) { startCountdowns(document); announce(); }
+  });
   // The server pings every socket and counts a player as present while pongs come back. A phone
   // asleep runs no script and so answers nothing: the host sees it "away" until it wakes.
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
