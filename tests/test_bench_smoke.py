@@ -79,9 +79,10 @@ def test_load_generator_drives_the_pages_too(tmp_path):
     assert res["host_errors"] == []
     pages, protocol = res["modes"]["pages"], res["modes"]["protocol"]
     assert (pages["students"], protocol["students"]) == (phones, students - phones)
-    # every phone got the join form, posted it, followed the redirect and opened its page socket
+    # every phone got the join form, posted it as htmx does (answered with the play page), opened its
+    # page socket
     assert pages["join"]["ok"] == phones and pages["join"]["failed"] == 0, pages["join"]
-    assert set(pages["join_steps_ms"]) == {"get", "post", "play", "socket"}
+    assert set(pages["join_steps_ms"]) == {"get", "post", "socket"}
     for q in pages["questions"]:
         assert q["received"] == phones, q  # the question stage
         assert q["acked"] == phones, q  # "Answer locked in", the page's acknowledgement
