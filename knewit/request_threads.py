@@ -26,7 +26,6 @@ class PooledRequestThreads:
 
     def __init__(self, app, size: int) -> None:
         self.app = app
-        self.size = size
         self.executors = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{n}") for n in range(size)
         ]
