@@ -27,7 +27,8 @@ if __package__ in (None, ""):
 from bench import phone, run
 from bench.loadgen import Config, bench_quiz, open_socket, proc_cpu_seconds
 
-STEPS = ("get", "post", "socket")
+# "ping" is not a join step: the floor, one request on a new connection to a view that does nothing.
+STEPS = ("ping", "get", "post", "socket")
 
 
 async def create_session(port: int, token: str, students: int) -> str:
@@ -52,7 +53,9 @@ async def create_session(port: int, token: str, students: int) -> str:
     return created["session_id"]
 
 
-async def measure(port: int, code: str, pid: int, students: int, concurrency: int) -> dict[str, dict]:
+async def measure(
+    port: int, code: str, pid: int, students: int, concurrency: int, profiler: run.Profiler
+) -> dict[str, dict]:
     base = f"http://127.0.0.1:{port}"
     browsers = [phone.Browser(base, timeout=120) for _ in range(students)]
     carried: dict[int, str] = {}  # what the POST needs: the CSRF field
@@ -62,7 +65,11 @@ async def measure(port: int, code: str, pid: int, students: int, concurrency: in
     async def step(i: int, name: str) -> None:
         browser = browsers[i]
         async with limit:
-            if name == "get":
+            if name == "ping":
+                pinger = phone.Browser(base, timeout=120)
+                await pinger.request("GET", "/ping")
+                await pinger.close()
+            elif name == "get":
                 form = await browser.request("GET", f"/join/{code}/")
                 carried[i] = phone.csrf_field(form.text) or ""
             elif name == "post":
@@ -84,9 +91,11 @@ async def measure(port: int, code: str, pid: int, students: int, concurrency: in
 
     figures = {}
     for name in STEPS:
+        profiler.phase(name, start=True)
         cpu, started = proc_cpu_seconds(pid), time.monotonic()
         await asyncio.gather(*(step(i, name) for i in range(students)))
         wall = time.monotonic() - started
+        profiler.phase(name, start=False)
         await asyncio.sleep(1.0)  # the lobby's coalesced pushes of this step go out, and are counted
         spent = proc_cpu_seconds(pid) - cpu
         figures[name] = {"wall_s": wall, "cpu_s": spent, "cpu_ms_each": 1000 * spent / students}
@@ -95,7 +104,7 @@ async def measure(port: int, code: str, pid: int, students: int, concurrency: in
             f" = {figures[name]['cpu_ms_each']:.1f} ms each",
             flush=True,
         )
-    total = sum(f["cpu_ms_each"] for f in figures.values())
+    total = sum(f["cpu_ms_each"] for name, f in figures.items() if name != "ping")
     print(f"a join, all steps: {total:.1f} ms of server CPU: at most {1000 / total:.0f} joins/s on one core")
     await asyncio.gather(*(ws.close() for ws in sockets))
     return figures
@@ -107,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--students", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=50, help="phones in one step at once")
+    parser.add_argument("--py-spy", metavar="DIR", help="profile the server during each step into DIR")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="knewit-joinsteps-"))
     database_url = f"sqlite:///{workdir / 'db.sqlite3'}"
@@ -116,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     port = run.free_ports(1)[0]
     with run.Servers([port], env, workdir / "logs") as servers:
         code = asyncio.run(create_session(port, token, args.students))
-        asyncio.run(measure(port, code, servers.procs[0].pid, args.students, args.concurrency))
+        pid = servers.procs[0].pid
+        with run.Profiler(args.py_spy, [pid]) as profiler:
+            asyncio.run(measure(port, code, pid, args.students, args.concurrency, profiler))
+        if args.py_spy:
+            print("\n".join(profiler.report()))
     return 0
 
 

@@ -242,6 +242,8 @@ class Profiler:
 
     def phase(self, name: str, start: bool) -> None:
         """Called on the load generator's loop: starts or stops py-spy, without waiting for it."""
+        if not self.out_dir:
+            return
         if start:
             pyspy = REPO / ".venv" / "bin" / "py-spy"
             procs = []

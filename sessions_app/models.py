@@ -185,6 +185,9 @@ class Player(models.Model):
             models.UniqueConstraint(fields=["session", "public_id"], name="unique_player_id_per_session"),
             models.UniqueConstraint(fields=["session", "name_key"], name="unique_name_per_session"),
         ]
+        # The class is counted at every join and every page that opens (how many joined, is it
+        # full): from this index alone, not from 2,000 rows read one by one (bench/RESULTS.md, #16).
+        indexes = [models.Index(fields=["session", "kicked"], name="players_in_session")]
 
     def __str__(self) -> str:
         return self.name

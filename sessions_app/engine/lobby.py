@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy
 
 from quizzes_app.io import QuizFormatError, quiz_from_dict
@@ -176,13 +176,17 @@ def player_kick(*, session_pk: int, host, player_id: str) -> Outcome:
 
 def player_join(
     *, code: str, raw_name: str, password: str | None, requested_id: str | None, msg_id: str | None,
-    now: datetime,
+    now: datetime, language: str = "",
 ) -> Outcome:  # fmt: skip
-    """Join an open session by code; the rejoin token is returned here once and stored hashed."""
+    """Join an open session by code; the rejoin token is returned here once and stored hashed.
+
+    `language`: the page's, when joined through the join form ("" for a protocol client). The
+    outcome's player comes with its session, quiz and current question, to draw the play page from.
+    """
     name = clean_name(raw_name)
     join = functools.partial(
         _player_join, code=code, name=name, name_key=name.casefold(), password=password,
-        requested_id=requested_id, msg_id=msg_id, now=now,
+        requested_id=requested_id, msg_id=msg_id, now=now, language=language,
     )  # fmt: skip
     try:
         return join(look_first=False)
@@ -194,7 +198,7 @@ def player_join(
 
 def _player_join(
     *, code: str, name: str, name_key: str, password: str | None, requested_id: str | None,
-    msg_id: str | None, now: datetime, look_first: bool,
+    msg_id: str | None, now: datetime, language: str, look_first: bool,
 ) -> Outcome:  # fmt: skip
     """One attempt; without `look_first` the unique constraints, not queries, find a taken name or id.
 
@@ -202,7 +206,7 @@ def _player_join(
     thread, so the first attempt does not ask; the rare clash costs a second attempt that does.
     """
     with transaction.atomic():
-        session = selectors.current_session(code, with_question=False)
+        session = selectors.current_session(code)
         if session is None:
             raise EngineError("not_found", gettext_lazy("No game with that PIN."))
         if session.state == State.FINISHED:
@@ -212,7 +216,7 @@ def _player_join(
         if prior is not None:
             return _rejoin_duplicate(session, prior, now)
         _check_can_join(session, name_key, password, look=look_first)
-        player, token = _create_player(session, name, name_key, requested_id, now, look_first)
+        player, token = _create_player(session, name, name_key, requested_id, now, language, look_first)
         _check_not_full(session)
         reply = protocol.session_joined(
             session_id=session.code, player_id=player.public_id, name=player.name, rejoin_token=token
@@ -243,9 +247,12 @@ def _check_can_join(session: GameSession, name_key: str, password: str | None, *
 def _check_not_full(session: GameSession) -> None:
     """Count, with the new player, under the session's row lock, so racing joins cannot overfill it.
 
-    The lock is taken last and held only until the commit: joins wait for each other only here.
+    The lock is taken last and held only until the commit: joins wait for each other only here. SQLite
+    has no row locks and needs none: its transactions begin IMMEDIATE (knewit/config.py), so one
+    writer at a time is already in here.
     """
-    GameSession.objects.select_for_update().filter(pk=session.pk).values_list("pk").get()
+    if connection.features.has_select_for_update:
+        GameSession.objects.select_for_update().filter(pk=session.pk).values_list("pk").get()
     max_players = session.settings.get("max_players", DEFAULT_MAX_PLAYERS)
     if session.players.filter(kicked=False).count() > max_players:
         raise EngineError("full", gettext_lazy("This game is full."))
@@ -253,7 +260,7 @@ def _check_not_full(session: GameSession) -> None:
 
 def _create_player(
     session: GameSession, name: str, name_key: str, requested_id: str | None, now: datetime,
-    look: bool,
+    language: str, look: bool,
 ):  # fmt: skip
     """The new player; a requested id that is taken is replaced (found by the INSERT, or with `look`)."""
     token = new_secret()
@@ -262,7 +269,7 @@ def _create_player(
         public_id = new_player_id()
     player = Player.objects.create(
         session=session, public_id=public_id, name=name, name_key=name_key,
-        rejoin_token_hash=hash_secret(token), last_seen=now,
+        rejoin_token_hash=hash_secret(token), last_seen=now, language=language,
     )  # fmt: skip
     return player, token
 
@@ -286,6 +293,11 @@ def new_player_id() -> str:
     return "p" + secrets.token_hex(6)
 
 
+# A resume marks the player present; one seen this recently (a page's socket opening a moment after
+# its join form was posted) already is, far inside PRESENCE_TIMEOUT_S, so nothing is written.
+SEEN_JUST_NOW = timedelta(seconds=5)
+
+
 def player_resume(*, code: str, rejoin_token: str, now: datetime, snapshot: bool = True) -> Outcome:
     """Come back as the same player: identity, score and answers kept; returns a snapshot (a page
     draws its own regions instead: `snapshot=False` spares it the queries)."""
@@ -295,7 +307,8 @@ def player_resume(*, code: str, rejoin_token: str, now: datetime, snapshot: bool
     if player.kicked:
         raise EngineError("kicked", gettext_lazy("You were removed from this game."))
     session = player.session
-    Player.objects.filter(pk=player.pk).update(last_seen=now)
+    if player.last_seen is None or now - player.last_seen > SEEN_JUST_NOW:
+        Player.objects.filter(pk=player.pk).update(last_seen=now)
     reply = selectors.snapshot(session, player=player, now=now) if snapshot else None
     return Outcome(
         reply=reply, events=[Refresh(session.pk, session.code, "host_lobby")], session=session, player=player

@@ -64,7 +64,7 @@ def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
     try:
         outcome = engine.player_join(
             code=code, raw_name=form.cleaned_data["nickname"], password=form.cleaned_data["password"],
-            requested_id=None, msg_id=None, now=timezone.now(),
+            requested_id=None, msg_id=None, now=timezone.now(), language=request.LANGUAGE_CODE,
         )  # fmt: skip
     except engine.EngineError as exc:
         if exc.code in throttle.GUESS_CODES:
@@ -83,7 +83,7 @@ def _join(request: HttpRequest, form: JoinForm) -> HttpResponse:
     if request.headers.get("HX-Request"):
         # The join form posted by htmx (hx-boost): the play page itself, its address pushed, so a
         # phone joins in one round trip fewer than through the redirect (bench/RESULTS.md, #16).
-        response = _play_page(request, selectors.player_for_token(code, token), code)
+        response = _play_page(request, outcome.player, code)
         response["HX-Push-Url"] = reverse("play", kwargs={"code": code})
     else:
         response = redirect("play", code=code)
